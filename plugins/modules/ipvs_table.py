@@ -1,0 +1,326 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.dr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: ipvs_table
+short_description: Converge the whole IPVS table - every service with its real servers - in one task
+version_added: 0.1.0
+description:
+  - Takes every virtual service of a director with its pool of real servers and converges the kernel's IPVS table to
+    it in one task, however many services and real servers there are.
+  - The table is read once and changed with one C(ipvsadm -R) process that carries only the lines needed, so a re-run
+    that changes nothing runs one ipvsadm process, and a change of any size runs two.
+  - By default services that are not listed are kept (merge); with O(purge=true) they are removed and the table is
+    replaced. Within a listed service the real-server list is exclusive unless O(purge_realservers=false).
+  - Returns the desired table in C(ipvsadm -R) format (RV(rules)), ready to be saved for a restore at boot.
+author:
+  - lvs.dr maintainers
+extends_documentation_fragment:
+  - lvs.dr.ipvs
+attributes:
+  check_mode:
+    support: full
+    description: Reports the commands and the diff a real run would apply, and leaves the kernel table untouched.
+  diff_mode:
+    support: full
+    description: Before and after are the whole table in C(ipvsadm-save -n) format, thresholds included.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux hosts with IPVS.
+options:
+  services:
+    description:
+      - The virtual services, each with its real servers. Each entry takes the options of M(lvs.dr.ipvs_service).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      protocol:
+        description:
+          - Transport protocol of the virtual service.
+          - V(tcp) when omitted. Not used with O(services[].fwmark).
+        type: str
+        choices: [tcp, udp, sctp]
+      virtual_address:
+        description:
+          - The virtual IP address (VIP) of the service, IPv4 or IPv6 (without brackets).
+          - One of O(services[].virtual_address) or O(services[].fwmark) is required.
+        type: str
+        aliases: [vip]
+      virtual_port:
+        description:
+          - The service port, V(0) to V(65535). V(0) means every port and needs O(services[].persistence_timeout).
+          - Required with O(services[].virtual_address).
+        type: int
+      fwmark:
+        description:
+          - A firewall mark (V(1) to V(4294967295)) that identifies the service instead of an address, port and protocol.
+          - Mutually exclusive with O(services[].virtual_address), O(services[].virtual_port) and O(services[].protocol).
+        type: int
+      family:
+        description:
+          - Address family of a firewall-mark service. An address-based service takes the family of O(services[].virtual_address);
+            if given, O(services[].family) must agree with it.
+          - V(ipv4) when omitted.
+        type: str
+        choices: [ipv4, ipv6]
+
+      scheduler:
+        description:
+          - The scheduling algorithm. The kernel module C(ip_vs_<scheduler>) must be available on the host; if it is not,
+            the kernel refuses the service, the task fails and the table is left as it was.
+        type: str
+        default: wlc
+        choices: [rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos]
+      scheduler_flags:
+        description:
+          - Scheduler flags (C(ipvsadm -b)). V(sh-fallback) and V(sh-port) apply to the V(sh) scheduler, V(mh-fallback) and
+            V(mh-port) to V(mh); V(flag-1), V(flag-2) and V(flag-3) name the same three kernel bits for any scheduler.
+        type: list
+        elements: str
+        default: []
+        choices: [flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback, mh-port]
+      persistence_timeout:
+        description:
+          - Persistence timeout in seconds; V(0) means the service is not persistent.
+        type: int
+        default: 0
+      persistence_netmask:
+        description:
+          - Granularity of persistence. For IPv4 a dotted netmask such as V(255.255.255.0) or a prefix length such as
+            V(24); for IPv6 a prefix length. Omitted means one client address (/32 or /128). Needs O(services[].persistence_timeout).
+        type: str
+      one_packet:
+        description:
+          - One-packet scheduling (C(ipvsadm -o)) schedules every datagram on its own. Only for V(udp) and firewall-mark
+            services.
+        type: bool
+        default: false
+      persistence_engine:
+        description:
+          - Persistence engine (C(ipvsadm --pe)), for instance V(sip). Needs O(services[].persistence_timeout).
+        type: str
+        choices: [sip]
+      state:
+        description:
+          - V(absent) removes the service (and its real servers) if it exists.
+        type: str
+        default: present
+        choices: [present, absent]
+      realservers:
+        description:
+          - Real servers of the service.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          address:
+            description:
+              - Address of the real server, of the same address family as the service.
+            type: str
+            required: true
+          port:
+            description:
+              - Port of the real server. Defaults to the service port (V(0) for a firewall-mark service).
+              - With O(services[].realservers[].forwarding_method=route) (direct routing) or V(tunnel) the packet reaches the real server unchanged, so
+                the port must equal the service port; a different port is an error.
+            type: int
+          weight:
+            description:
+              - Weight, V(0) to V(65535). V(0) quiesces the real server - it takes no new connections but keeps its current ones.
+            type: int
+            default: 1
+          forwarding_method:
+            description:
+              - V(route) is direct routing (LVS-DR, C(-g)), V(masq) is NAT (C(-m)), V(tunnel) is IP-in-IP (C(-i)).
+            type: str
+            default: route
+            choices: [route, masq, tunnel]
+          upper_threshold:
+            description:
+              - Upper connection threshold (C(-x)); V(0) means no limit.
+            type: int
+            default: 0
+          lower_threshold:
+            description:
+              - Lower connection threshold (C(-y)); V(0) means unset. Must not exceed O(services[].realservers[].upper_threshold) when that is set.
+            type: int
+            default: 0
+  purge:
+    description:
+      - Remove every service that is not listed in O(services), so that the table is exactly O(services).
+    type: bool
+    default: false
+  purge_realservers:
+    description:
+      - Within a listed service, remove the real servers that are not listed, so each pool is exactly its
+        O(services[].realservers).
+      - With V(false), listed real servers are added or updated and others are kept.
+    type: bool
+    default: true
+seealso:
+  - module: lvs.dr.ipvs_service
+  - module: lvs.dr.ipvs_realserver
+  - module: lvs.dr.ipvs_info
+'''
+
+EXAMPLES = r'''
+- name: Converge a director's table - two services, their pools, nothing else
+  lvs.dr.ipvs_table:
+    purge: true
+    services:
+      - virtual_address: 192.0.2.10
+        virtual_port: 8080
+        scheduler: wrr
+        realservers:
+          - address: 198.51.100.11
+            weight: 3
+          - address: 198.51.100.12
+      - protocol: udp
+        virtual_address: 192.0.2.10
+        virtual_port: 53
+        scheduler: rr
+        one_packet: true
+        realservers:
+          - address: 198.51.100.11
+          - address: 198.51.100.12
+  register: table
+
+- name: Save the table for the restore unit
+  ansible.builtin.copy:
+    content: "{{ table.rules }}"
+    dest: /etc/ipvsadm.rules
+    mode: "0600"
+
+- name: Drop one service and keep the rest of the table as it is
+  lvs.dr.ipvs_table:
+    services:
+      - protocol: udp
+        virtual_address: 192.0.2.10
+        virtual_port: 53
+        state: absent
+
+# Pools fed from inventory groups, the rules file and its restore unit: see the lvs.dr.director role.
+'''
+
+RETURN = r'''
+commands:
+  description: The ipvsadm lines applied (or that would be applied in check mode), in C(ipvsadm -R) format.
+  returned: always
+  type: list
+  elements: str
+  sample: ["-A -t 192.0.2.10:8080 -s wrr", "-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3"]
+rules:
+  description:
+    - The table after the task (as it would be, in check mode) in C(ipvsadm -R) format, one line per service and real
+      server, thresholds included, ending with a newline.
+  returned: always
+  type: str
+  sample: "-A -t 192.0.2.10:8080 -s wrr\n-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3\n"
+services:
+  description: The table after the task (as it would be, in check mode), in the shape of O(services).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - protocol: tcp
+      virtual_address: 192.0.2.10
+      virtual_port: 8080
+      fwmark: null
+      family: ipv4
+      scheduler: wrr
+      scheduler_flags: []
+      persistence_timeout: 0
+      persistence_netmask: null
+      one_packet: false
+      persistence_engine: null
+      realservers:
+        - address: 198.51.100.11
+          port: 8080
+          forwarding_method: route
+          weight: 3
+          upper_threshold: 0
+          lower_threshold: 0
+ipvsadm_processes:
+  description: How many ipvsadm processes the task ran (one to read; one more to change and verify).
+  returned: always
+  type: int
+  sample: 2
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
+    SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, add_dests_from_params, diff_text, fail_invalid, merge, plan,
+    realserver_spec, service_from_params, service_spec,
+)
+
+
+def build_module():
+    service_options = service_spec()
+    service_options.update(
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        realservers=dict(type='list', elements='dict', default=[], options=realserver_spec()),
+    )
+    argument_spec = dict(
+        services=dict(type='list', elements='dict', default=[], options=service_options, **SERVICE_CONSTRAINTS),
+        purge=dict(type='bool', default=False),
+        purge_realservers=dict(type='bool', default=True),
+    )
+    return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+
+
+def desired_services(entries):
+    # type: (list) -> tuple
+    # Validate every entry before anything is read: returns (services to have, keys of services to remove).
+    present, absent, seen = [], [], {}
+    for index, entry in enumerate(entries):
+        prefix = 'services[%d].' % index
+        svc = service_from_params(entry, prefix)
+        if svc.key in seen:
+            raise IpvsError('%s: %s is already listed as services[%d]' % (prefix.rstrip('.'), svc.label(),
+                                                                          seen[svc.key]), 'services')
+        seen[svc.key] = index
+        if entry['state'] == 'absent':
+            absent.append(svc.key)
+        else:
+            add_dests_from_params(svc, entry['realservers'], prefix)
+            present.append(svc)
+    return present, absent
+
+
+def main():
+    module = build_module()
+    params = module.params
+    try:
+        present, absent = desired_services(params['services'])
+    except IpvsError as exc:
+        fail_invalid(module, exc)
+
+    ipvsadm = Ipvsadm(module)
+    current = ipvsadm.read()[0]
+    target = merge(current, present, absent_keys=absent, purge_services=params['purge'],
+                   purge_dests=params['purge_realservers'])
+    commands = plan(current, target)
+    rules = target.rules()
+
+    if commands and not module.check_mode:
+        ipvsadm.apply(current, target, commands)
+    result = dict(changed=bool(commands), commands=commands, rules=diff_text(rules), services=target.to_list(),
+                  ipvsadm_processes=ipvsadm.processes)
+    if module._diff:
+        result['diff'] = dict(before=diff_text(current.rules()), after=diff_text(rules))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
