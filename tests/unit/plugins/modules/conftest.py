@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.dr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+
+class ModuleExit(Exception):
+    def __init__(self, result, failed):
+        super(ModuleExit, self).__init__(result)
+        self.result = result
+        self.failed = failed
+
+
+@pytest.fixture
+def run_module(mocker):
+    """Run a module's main() with arguments; return (result, failed, [(cmd, stdin), ...])."""
+
+    def runner(module, args, responses, check_mode=False, diff=False, binary='/usr/sbin/ipvsadm'):
+        calls = []
+        queue = list(responses)
+
+        def run_command(self, cmd, data=None, **kwargs):
+            calls.append((list(cmd), data))
+            if not queue:
+                raise AssertionError('unexpected command %r' % (cmd,))
+            return queue.pop(0)
+
+        def exit_json(self, **kwargs):
+            raise ModuleExit(kwargs, False)
+
+        def fail_json(self, **kwargs):
+            raise ModuleExit(kwargs, True)
+
+        mocker.patch.object(basic.AnsibleModule, 'run_command', run_command)
+        mocker.patch.object(basic.AnsibleModule, 'exit_json', exit_json)
+        mocker.patch.object(basic.AnsibleModule, 'fail_json', fail_json)
+        mocker.patch.object(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: binary)
+        full = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        with patch_module_args(full):
+            with pytest.raises(ModuleExit) as exc:
+                module.main()
+        return exc.value.result, exc.value.failed, calls
+
+    return runner

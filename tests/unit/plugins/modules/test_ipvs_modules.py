@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.dr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.lvs.dr.plugins.modules import ipvs_info, ipvs_realserver, ipvs_service, ipvs_table
+
+
+def listing(rules='', thresholds=''):
+    """What ipvsadm -R prints for '-S -n' then '-L -n --thresholds'."""
+    return (rules + 'IP Virtual Server version 1.2.1 (size=4096)\n'
+            'Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn\n'
+            '  -> RemoteAddress:Port\n' + thresholds)
+
+
+IPVSADM = '/usr/sbin/ipvsadm'
+READ = '-S -n\n-L -n --thresholds\n'
+
+WEB_RULES = ('-A -t 192.0.2.10:8080 -s rr\n'
+             '-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 1\n'
+             '-a -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 1\n')
+WEB_THRESHOLDS = ('TCP  192.0.2.10:8080 rr\n'
+                  '  -> 198.51.100.11:8080          0          0          0          0\n'
+                  '  -> 198.51.100.12:8080          0          0          0          0\n')
+WEB = dict(virtual_address='192.0.2.10', virtual_port=8080, scheduler='rr',
+           realservers=[dict(address='198.51.100.11'), dict(address='198.51.100.12')])
+
+
+def test_service_created_in_one_apply_process(run_module):
+    result, failed, calls = run_module(ipvs_service, WEB, [
+        (0, listing(), ''),
+        (0, listing(WEB_RULES, WEB_THRESHOLDS), ''),
+    ])
+    assert not failed and result['changed']
+    assert calls[0] == ([IPVSADM, '-R'], READ)
+    assert calls[1] == ([IPVSADM, '-R'], WEB_RULES + READ)
+    assert len(calls) == 2
+
+
+def test_service_unchanged_reads_once(run_module):
+    result, failed, calls = run_module(ipvs_service, WEB, [(0, listing(WEB_RULES, WEB_THRESHOLDS), '')])
+    assert not failed and not result['changed']
+    assert result['commands'] == []
+    assert len(calls) == 1
+
+
+def test_check_mode_reports_and_diff_without_applying(run_module):
+    result, failed, calls = run_module(ipvs_service, dict(WEB, scheduler='wrr'),
+                                       [(0, listing(WEB_RULES, WEB_THRESHOLDS), '')], check_mode=True, diff=True)
+    assert not failed and result['changed']
+    assert result['commands'] == ['-E -t 192.0.2.10:8080 -s wrr']
+    assert result['diff']['before'].startswith('-A -t 192.0.2.10:8080 -s rr\n')
+    assert result['diff']['after'].startswith('-A -t 192.0.2.10:8080 -s wrr\n')
+    assert len(calls) == 1
+
+
+def test_failed_apply_restores_the_snapshot_and_fails(run_module):
+    # The kernel refused the second real server: the listing after the apply shows only the service and one of them.
+    half = ('-A -t 192.0.2.10:8080 -s rr\n-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 1\n')
+    half_thr = 'TCP  192.0.2.10:8080 rr\n  -> 198.51.100.11:8080          0          0          0          0\n'
+    result, failed, calls = run_module(ipvs_service, WEB, [
+        (0, listing(), ''),
+        (0, listing(half, half_thr), 'Memory allocation problem\n'),
+        (0, listing(), ''),
+    ])
+    assert failed
+    assert 'Memory allocation problem' in result['msg']
+    assert 'restored to its state before this task' in result['msg']
+    assert calls[2] == ([IPVSADM, '-R'], '-D -t 192.0.2.10:8080\n' + READ)
+
+
+def test_failed_restore_is_reported(run_module):
+    half = '-A -t 192.0.2.10:8080 -s rr\n'
+    result, failed, calls = run_module(ipvs_service, WEB, [
+        (0, listing(), ''),
+        (0, listing(half, 'TCP  192.0.2.10:8080 rr\n'), 'No such file or directory\n'),
+        (0, listing(half, 'TCP  192.0.2.10:8080 rr\n'), 'Device or resource busy\n'),
+    ])
+    assert failed
+    assert 'RESTORING THE PREVIOUS TABLE FAILED' in result['msg']
+
+
+def test_parse_error_in_apply_rereads_the_table(run_module):
+    result, failed, calls = run_module(ipvs_service, WEB, [
+        (0, listing(), ''),
+        (2, '', 'illegal weight specified\n'),
+        (0, listing(), ''),
+    ])
+    assert failed
+    assert 'illegal weight specified' in result['msg']
+    assert calls[2] == ([IPVSADM, '-R'], READ)
+
+
+def test_missing_ipvsadm_says_how_to_install(run_module):
+    result, failed, calls = run_module(ipvs_service, WEB, [], binary=None)
+    assert failed
+    assert 'apt-get install ipvsadm' in result['msg']
+    assert calls == []
+
+
+def test_no_ipvs_in_kernel_is_explained(run_module):
+    result, failed, calls = run_module(ipvs_info, {}, [
+        (1, '', "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the "
+                "kernel or as module?\n")])
+    assert failed
+    assert 'modprobe ip_vs' in result['msg']
+
+
+@pytest.mark.parametrize('args, option', [
+    (dict(WEB, virtual_address='192.0.2.999'), 'virtual_address'),
+    (dict(WEB, virtual_port=70000), 'virtual_port'),
+    (dict(WEB, realservers=[dict(address='2001:db8::1')]), 'realservers[0].address'),
+    (dict(WEB, realservers=[dict(address='198.51.100.11', port=80)]), 'realservers[0].port'),
+    (dict(WEB, realservers=[dict(address='198.51.100.11', weight=70000)]), 'realservers[0].weight'),
+    (dict(WEB, protocol='tcp', one_packet=True), 'one_packet'),
+    (dict(WEB, virtual_port=0), 'virtual_port'),
+])
+def test_bad_input_fails_before_any_command(run_module, args, option):
+    result, failed, calls = run_module(ipvs_service, args, [])
+    assert failed
+    assert result['option'] == option
+    assert option.split('.')[-1] in result['msg']
+    assert calls == []
+
+
+def test_unknown_scheduler_is_rejected_by_the_spec(run_module):
+    result, failed, calls = run_module(ipvs_service, dict(WEB, scheduler='fastest'), [])
+    assert failed and 'scheduler' in result['msg'] and calls == []
+
+
+def test_realserver_edit_is_one_line(run_module):
+    args = dict(virtual_address='192.0.2.10', virtual_port=8080, address='198.51.100.12', weight=0)
+    new_rules = WEB_RULES.replace('198.51.100.12:8080 -g -w 1', '198.51.100.12:8080 -g -w 0')
+    result, failed, calls = run_module(ipvs_realserver, args, [
+        (0, listing(WEB_RULES, WEB_THRESHOLDS), ''),
+        (0, listing(new_rules, WEB_THRESHOLDS), ''),
+    ], diff=True)
+    assert not failed and result['changed']
+    assert calls[1][1] == '-e -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 0\n' + READ
+    assert result['diff'] == dict(before='-a -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 1\n',
+                                  after='-a -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 0\n')
+
+
+def test_realserver_needs_its_service(run_module):
+    args = dict(virtual_address='192.0.2.10', virtual_port=9090, address='198.51.100.12')
+    result, failed, calls = run_module(ipvs_realserver, args, [(0, listing(WEB_RULES, WEB_THRESHOLDS), '')])
+    assert failed and 'does not exist' in result['msg'] and len(calls) == 1
+
+
+def test_realserver_absent_of_missing_service_is_unchanged(run_module):
+    args = dict(virtual_address='192.0.2.10', virtual_port=9090, address='198.51.100.12', state='absent')
+    result, failed, calls = run_module(ipvs_realserver, args, [(0, listing(), '')])
+    assert not failed and not result['changed']
+
+
+def test_table_purge_replaces_everything_in_one_process(run_module):
+    extra = '-A -u 192.0.2.20:53 -s rr\n'
+    args = dict(purge=True, services=[dict(virtual_address='192.0.2.10', virtual_port=8080, scheduler='rr',
+                                           realservers=[dict(address='198.51.100.11', weight=3)])])
+    result, failed, calls = run_module(ipvs_table, args, [
+        (0, listing(WEB_RULES + extra, WEB_THRESHOLDS + 'UDP  192.0.2.20:53 rr\n'), ''),
+        (0, listing('-A -t 192.0.2.10:8080 -s rr\n-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3\n',
+                    'TCP  192.0.2.10:8080 rr\n  -> 198.51.100.11:8080 0 0 0 0\n'), ''),
+    ])
+    assert not failed and result['changed']
+    assert result['commands'] == ['-d -t 192.0.2.10:8080 -r 198.51.100.12:8080', '-D -u 192.0.2.20:53',
+                                  '-e -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3']
+    assert result['rules'] == '-A -t 192.0.2.10:8080 -s rr\n-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3\n'
+    assert result['ipvsadm_processes'] == 2
+
+
+def test_table_rejects_duplicate_services(run_module):
+    svc = dict(virtual_address='192.0.2.10', virtual_port=8080)
+    result, failed, calls = run_module(ipvs_table, dict(services=[svc, dict(svc, virtual_address='192.0.2.010')]),
+                                       [])
+    assert failed and calls == []
+
+
+def test_table_bad_nested_input_names_the_path(run_module):
+    args = dict(services=[dict(virtual_address='192.0.2.10', virtual_port=8080),
+                          dict(virtual_address='192.0.2.10', virtual_port=80,
+                               realservers=[dict(address='198.51.100.1', lower_threshold=5, upper_threshold=2)])])
+    result, failed, calls = run_module(ipvs_table, args, [])
+    assert failed and calls == []
+    assert result['option'] == 'services[1].realservers[0].lower_threshold'
+
+
+def test_info_with_stats(run_module):
+    stats = ('IP Virtual Server version 1.2.1 (size=4096)\n'
+             'Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n'
+             '  -> RemoteAddress:Port\n'
+             'TCP  192.0.2.10:8080                    3       18        0     1200        0\n'
+             '  -> 198.51.100.11:8080                 2       12        0      800        0\n'
+             '  -> 198.51.100.12:8080                 1        6        0      400        0\n')
+    result, failed, calls = run_module(ipvs_info, dict(stats=True), [
+        (0, listing(WEB_RULES, WEB_THRESHOLDS) + stats, '')])
+    assert not failed and not result['changed']
+    assert calls[0][1] == READ + '-L -n --stats --exact\n'
+    svc = result['services'][0]
+    assert svc['stats']['in_packets'] == 18 and svc['stats']['out_packets'] == 0
+    assert [rs['stats']['connections'] for rs in svc['realservers']] == [2, 1]
