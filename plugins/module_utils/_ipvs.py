@@ -75,6 +75,8 @@ def normalize_address(value, option):
         addr = ipaddress.ip_address(text)
     except ValueError:
         raise IpvsError('%s: %r is not a valid IPv4 or IPv6 address' % (option, value), option)
+    if addr.is_multicast or addr.is_unspecified or addr == ipaddress.IPv4Address(u"255.255.255.255"):
+        raise IpvsError('%s: %s is not a unicast address' % (option, addr), option)
     return addr.compressed, 'ipv6' if addr.version == 6 else 'ipv4'
 
 
@@ -642,8 +644,9 @@ def dest_from_params(svc, params, prefix=''):
     lower = params.get('lower_threshold') or 0
     upper = _int_in_range(upper, 0, MAX_THRESHOLD, opt('upper_threshold'))
     lower = _int_in_range(lower, 0, MAX_THRESHOLD, opt('lower_threshold'))
-    if upper and lower > upper:
-        raise IpvsError('%s %d is above %s %d' % (opt('lower_threshold'), lower, opt('upper_threshold'), upper),
+    if lower > upper:
+        raise IpvsError('%s %d is above %s %d%s' % (opt('lower_threshold'), lower, opt('upper_threshold'), upper,
+                                                   ' (no upper threshold)' if not upper else ''),
                         opt('lower_threshold'))
     return Dest(address, port, method, weight, upper, lower)
 

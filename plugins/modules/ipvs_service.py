@@ -77,7 +77,7 @@ options:
         default: 0
       lower_threshold:
         description:
-          - Lower connection threshold; must not exceed O(realservers[].upper_threshold) when that is set.
+          - Lower connection threshold; must not exceed O(realservers[].upper_threshold) (the kernel refuses it).
         type: int
         default: 0
   purge_realservers:

@@ -152,7 +152,8 @@ options:
             default: 0
           lower_threshold:
             description:
-              - Lower connection threshold (C(-y)); V(0) means unset. Must not exceed O(services[].realservers[].upper_threshold) when that is set.
+              - Lower connection threshold (C(-y)); V(0) means unset. Must not exceed
+                O(services[].realservers[].upper_threshold) (the kernel refuses it).
             type: int
             default: 0
   purge:
