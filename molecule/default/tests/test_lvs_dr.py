@@ -1,0 +1,192 @@
+"""Verify the molecule LVS-DR topology with real traffic (pytest-testinfra).
+
+Every check runs in the containers through ``docker exec`` (testinfra's docker backend),
+so it honours DOCKER_HOST like molecule does. The tests run in file order; the reboot
+test restarts every container and comes last.
+"""
+
+import re
+import subprocess
+import time
+
+import pytest
+import testinfra
+
+VIP = "192.168.88.100"
+PORT = 8080
+SERVICE = "%s:%d" % (VIP, PORT)
+DIRECTOR = "lvs-dr-director"
+CLIENT = "lvs-dr-client"
+# Real servers, their addresses and their weights in molecule.yml (wrr 3:1).
+REALSERVERS = {"lvs-dr-rs1": ("192.168.88.21", 3), "lvs-dr-rs2": ("192.168.88.22", 1)}
+REQUESTS = 40  # a multiple of the weight sum: wrr gives exactly 30:10
+TOLERANCE = 0.05  # allowed deviation of each server's share from weight / sum(weights)
+BOOT_TIMEOUT = 300
+
+MAC_RE = re.compile(r"(?i)\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b")
+
+
+def node(name):
+    return testinfra.get_host("docker://%s" % name)
+
+
+def fetch(count=REQUESTS):
+    """Send ``count`` requests to the VIP from the client, one TCP connection each."""
+    url = "http://%s/?n=[1-%d]" % (SERVICE, count)
+    out = node(CLIENT).check_output(
+        "curl --silent --show-error --max-time 10 --header %s %s", "Connection: close", url
+    )
+    return out.split()
+
+
+def service_stats():
+    """Conns, InPkts and OutPkts of the service, from the director's ipvsadm."""
+    out = node(DIRECTOR).check_output("ipvsadm -Ln --stats --exact -t %s", SERVICE)
+    for line in out.splitlines():
+        fields = line.split()
+        if fields[:2] == ["TCP", SERVICE]:
+            return {"conns": int(fields[2]), "inpkts": int(fields[3]), "outpkts": int(fields[4])}
+    raise AssertionError("service %s not in ipvsadm output:\n%s" % (SERVICE, out))
+
+
+def mac_of(name):
+    return node(name).check_output("cat /sys/class/net/eth0/address").strip().lower()
+
+
+def assert_spread(answers):
+    assert len(answers) == REQUESTS, answers
+    unknown = set(answers) - set(REALSERVERS)
+    assert not unknown, "answers from unexpected hosts: %s" % unknown
+    total_weight = sum(weight for _address, weight in REALSERVERS.values())
+    for name, (_address, weight) in REALSERVERS.items():
+        share = answers.count(name) / float(len(answers))
+        expected = weight / float(total_weight)
+        assert abs(share - expected) <= TOLERANCE, (
+            "%s answered %d of %d requests (%.2f), expected %.2f +/- %.2f"
+            % (name, answers.count(name), len(answers), share, expected, TOLERANCE)
+        )
+
+
+def test_requests_follow_the_weights():
+    assert_spread(fetch())
+
+
+def test_replies_bypass_the_director():
+    before = service_stats()
+    answers = fetch()
+    after = service_stats()
+    assert len(answers) == REQUESTS
+    assert after["conns"] - before["conns"] == REQUESTS
+    # Each connection brings at least SYN, request and FIN through the director...
+    assert after["inpkts"] - before["inpkts"] >= 3 * REQUESTS
+    # ...and not one reply packet: the real servers answer the client directly.
+    assert after["outpkts"] == 0
+    assert before["outpkts"] == 0
+
+
+def test_only_the_director_owns_the_vip_on_the_wire():
+    director_mac = mac_of(DIRECTOR)
+    realserver_macs = {mac_of(name) for name in REALSERVERS}
+    assert director_mac not in realserver_macs
+    fetch(4)
+    neigh = node(CLIENT).check_output("ip -4 neigh show %s dev eth0", VIP)
+    assert "lladdr %s" % director_mac in neigh.lower(), neigh
+    probe = node(CLIENT).run("arping -c 3 -I eth0 %s", VIP)
+    answering = {mac.lower() for mac in MAC_RE.findall(probe.stdout)}
+    assert answering == {director_mac}, probe.stdout + probe.stderr
+
+
+def test_realservers_hold_the_vip_quietly():
+    for name in REALSERVERS:
+        host = node(name)
+        assert "%s/32" % VIP in host.check_output("ip -4 -o address show dev lo")
+        assert host.sysctl("net.ipv4.conf.all.arp_ignore") == 1
+        assert host.sysctl("net.ipv4.conf.all.arp_announce") == 2
+
+
+def test_director_files():
+    director = node(DIRECTOR)
+    ethers = director.file("/etc/ethers")
+    assert ethers.exists
+    for name, (address, _weight) in REALSERVERS.items():
+        assert re.search(r"(?m)^%s\s+%s\b" % (re.escape(mac_of(name)), re.escape(address)), ethers.content_string.lower())
+    rules = director.file("/etc/ipvsadm.rules")
+    assert rules.mode == 0o644
+    assert "Ansible managed" in rules.content_string
+    assert "-A -t %s -s wrr" % SERVICE in rules.content_string
+    for address, weight in REALSERVERS.values():
+        assert "-a -t %s -r %s:%d -g -w %d" % (SERVICE, address, PORT, weight) in rules.content_string
+    unit = director.file("/etc/systemd/system/ipvsadm.service")
+    assert "ExecStart=/usr/local/sbin/lvs-dr-ipvsadm-restore /etc/ipvsadm.rules" in unit.content_string
+    assert "ipvsadm -C" not in director.file("/usr/local/sbin/lvs-dr-ipvsadm-restore").content_string
+    assert director.service("ipvsadm.service").is_enabled
+    assert director.file("/etc/modules-load.d/lvs-dr-director.conf").contains("^ip_vs_wrr$")
+    assert director.sysctl("net.ipv4.vs.expire_nodest_conn") == 1
+    assert director.service("lvs-dr-static-arp.service").is_enabled
+
+
+def test_realserver_files():
+    for name in REALSERVERS:
+        host = node(name)
+        sysctl = host.file("/etc/sysctl.d/90-lvs-dr-lvs_dr.conf")
+        assert sysctl.exists
+        assert re.search(r"(?m)^net\.ipv4\.conf\.all\.arp_ignore\s*=\s*1$", sysctl.content_string)
+        assert re.search(r"(?m)^net\.ipv4\.conf\.all\.arp_announce\s*=\s*2$", sysctl.content_string)
+        assert host.service("lvs-dr-realserver-lvs_dr.service").is_enabled
+
+
+def test_partial_restore_fails_loudly_and_keeps_the_table():
+    director = node(DIRECTOR)
+    table_before = director.check_output("ipvsadm -Sn")
+    bogus = "-A -t %s:9 -s no_such_scheduler" % VIP
+    director.check_output("cp /etc/ipvsadm.rules /tmp/partial.rules")
+    director.check_output("sh -c %s", "echo '%s' >> /tmp/partial.rules" % bogus)
+    result = director.run("/usr/local/sbin/lvs-dr-ipvsadm-restore /tmp/partial.rules")
+    director.run("rm -f /tmp/partial.rules")
+    assert result.rc == 1, result.stderr
+    assert "missing: %s" % bogus in result.stderr
+    assert "PARTIAL RESTORE" in result.stderr
+    assert director.check_output("ipvsadm -Sn") == table_before
+    # The real rules file restores cleanly through the unit, which leaves a journal line.
+    director.check_output("systemctl restart ipvsadm.service")
+    assert director.service("ipvsadm.service").is_running or director.check_output(
+        "systemctl is-active ipvsadm.service") == "active"
+    assert "holds all 3 rules" in director.check_output("journalctl -u ipvsadm.service --no-pager -n 20")
+
+
+def _docker(*args):
+    return subprocess.run(("docker",) + args, capture_output=True, text=True, check=True).stdout
+
+
+def _ready():
+    try:
+        table = node(DIRECTOR).check_output("ipvsadm -Sn")
+        if table.count("-a -t %s" % SERVICE) != len(REALSERVERS):
+            return False
+        for name in REALSERVERS:
+            if not node(name).run("curl --silent --max-time 3 http://127.0.0.1:%d/", PORT).stdout.strip():
+                return False
+            if "%s/32" % VIP not in node(name).check_output("ip -4 -o address show dev lo"):
+                return False
+        return True
+    except (AssertionError, RuntimeError):
+        return False
+
+
+def test_topology_survives_a_reboot():
+    names = [DIRECTOR, CLIENT] + list(REALSERVERS)
+    _docker("restart", "--time", "3", *names)
+    deadline = time.time() + BOOT_TIMEOUT
+    while not _ready():
+        if time.time() > deadline:
+            pytest.fail("the topology did not come back within %d s of restarting the containers" % BOOT_TIMEOUT)
+        time.sleep(5)
+    # The table was rebuilt from scratch in the new network namespace, without Ansible.
+    assert service_stats()["conns"] == 0
+    assert_spread(fetch())
+    assert service_stats()["outpkts"] == 0
+    director_mac = mac_of(DIRECTOR)
+    assert "lladdr %s" % director_mac in node(CLIENT).check_output("ip -4 neigh show %s dev eth0", VIP).lower()
+    ethers_neigh = node(DIRECTOR).check_output("ip -4 neigh show nud permanent dev eth0")
+    for address, _weight in REALSERVERS.values():
+        assert address in ethers_neigh
