@@ -229,9 +229,8 @@ class Service(object):
         return [_PROTO_SWITCH[self.protocol], _endpoint(self.address, self.port)]
 
     def args(self):
+        # The order ipvsadm -S prints: -s, -p, -M, --pe, -o, -b.
         args = self.ident_args() + ['-s', self.scheduler]
-        if self.scheduler_flags:
-            args += ['-b', ','.join(self.scheduler_flags)]
         if self.persistence_timeout:
             args += ['-p', str(self.persistence_timeout)]
             if self.persistence_netmask:
@@ -240,6 +239,8 @@ class Service(object):
                 args += ['--pe', self.persistence_engine]
         if self.one_packet:
             args.append('-o')
+        if self.scheduler_flags:
+            args += ['-b', ','.join(self.scheduler_flags)]
         return args
 
     def add_dest(self, dest):
