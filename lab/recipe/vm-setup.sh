@@ -44,7 +44,7 @@ mkdir -p /etc/systemd/system/docker.service.d
 cat > /etc/systemd/system/docker.service.d/lvs-dr-lab.conf <<'CONF'
 [Service]
 ExecStart=
-ExecStart=/usr/sbin/dockerd -H fd:// -H tcp://0.0.0.0:2375 --containerd=/run/containerd/containerd.sock
+ExecStart=/usr/sbin/dockerd -H fd:// -H tcp://0.0.0.0:2375 --tls=false --containerd=/run/containerd/containerd.sock
 CONF
 mkdir -p /etc/docker
 cat > /etc/docker/daemon.json <<'CONF'
