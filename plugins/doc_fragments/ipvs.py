@@ -41,7 +41,7 @@ options:
     aliases: [vip]
   virtual_port:
     description:
-      - The service port, V(0) to V(65535). V(0) means every port and needs O(persistence_timeout).
+      - The service port, V(0) to V(65535). V(0) means every port, which the kernel accepts only for a persistent service.
       - Required with O(virtual_address).
     type: int
   fwmark:
@@ -58,7 +58,9 @@ options:
     choices: [ipv4, ipv6]
 '''
 
-    SERVICE = SERVICE_IDENTITY + r'''
+    # The attributes of a service; use together with SERVICE_IDENTITY.
+    SERVICE = r'''
+options:
   scheduler:
     description:
       - The scheduling algorithm. The kernel module C(ip_vs_<scheduler>) must be available on the host; if it is not,

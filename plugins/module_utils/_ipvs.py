@@ -646,9 +646,9 @@ def dest_from_params(svc, params, prefix=''):
     upper = _int_in_range(upper, 0, MAX_THRESHOLD, opt('upper_threshold'))
     lower = _int_in_range(lower, 0, MAX_THRESHOLD, opt('lower_threshold'))
     if lower > upper:
+        detail = ' (no upper threshold)' if not upper else ''
         raise IpvsError('%s %d is above %s %d%s' % (opt('lower_threshold'), lower, opt('upper_threshold'), upper,
-                                                   ' (no upper threshold)' if not upper else ''),
-                        opt('lower_threshold'))
+                                                    detail), opt('lower_threshold'))
     return Dest(address, port, method, weight, upper, lower)
 
 

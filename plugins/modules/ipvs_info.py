@@ -19,7 +19,7 @@ description:
   - With O(stats=true), adds the kernel's connection, packet and byte counters per service and per real server.
   - Reads with one ipvsadm process and changes nothing.
 author:
-  - lvs.dr maintainers
+  - lvs.dr maintainers (@lvs-dr)
 extends_documentation_fragment:
   - lvs.dr.ipvs
 attributes:
@@ -28,6 +28,7 @@ attributes:
     description: The module only reads.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
   platform:
     support: full
     platforms: posix

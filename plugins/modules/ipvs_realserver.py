@@ -20,7 +20,7 @@ description:
     M(lvs.dr.ipvs_service) or M(lvs.dr.ipvs_table).
   - A weight of V(0) quiesces the real server (no new connections) without removing it.
 author:
-  - lvs.dr maintainers
+  - lvs.dr maintainers (@lvs-dr)
 extends_documentation_fragment:
   - lvs.dr.ipvs
   - lvs.dr.ipvs.service_identity

@@ -20,9 +20,10 @@ description:
     exclusive, so one task converges a service and all of its real servers.
   - To manage the whole table at once (every service of a director in one task), use M(lvs.dr.ipvs_table).
 author:
-  - lvs.dr maintainers
+  - lvs.dr maintainers (@lvs-dr)
 extends_documentation_fragment:
   - lvs.dr.ipvs
+  - lvs.dr.ipvs.service_identity
   - lvs.dr.ipvs.service
 attributes:
   check_mode:

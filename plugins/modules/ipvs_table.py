@@ -22,7 +22,7 @@ description:
     replaced. Within a listed service the real-server list is exclusive unless O(purge_realservers=false).
   - Returns the desired table in C(ipvsadm -R) format (RV(rules)), ready to be saved for a restore at boot.
 author:
-  - lvs.dr maintainers
+  - lvs.dr maintainers (@lvs-dr)
 extends_documentation_fragment:
   - lvs.dr.ipvs
 attributes:
@@ -58,7 +58,7 @@ options:
         aliases: [vip]
       virtual_port:
         description:
-          - The service port, V(0) to V(65535). V(0) means every port and needs O(services[].persistence_timeout).
+          - The service port, V(0) to V(65535). V(0) means every port, which the kernel accepts only for a persistent service.
           - Required with O(services[].virtual_address).
         type: int
       fwmark:

@@ -77,8 +77,8 @@ def test_parse_thresholds_listing():
         '  -> [2001:db8::1]:0              0          0          0          0\n'))
     dest = table.get(('tcp', '192.0.2.10', 80)).dests[('198.51.100.11', 80)]
     assert (dest.upper_threshold, dest.lower_threshold) == (100, 50)
-    assert conns[('tcp', '192.0.2.10', 80)][('198.51.100.11', 80)] == dict(active_connections=3,
-                                                                          inactive_connections=4)
+    expected = dict(active_connections=3, inactive_connections=4)
+    assert conns[('tcp', '192.0.2.10', 80)][('198.51.100.11', 80)] == expected
 
 
 def test_parse_stats_listing():
