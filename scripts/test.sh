@@ -10,6 +10,7 @@
 # Environment:
 #   LVS_DR_KEEP_LAB=1   leave the lab VM running at the end even if this script started it
 #   LVS_DR_TEST_ARGS    extra arguments for every ansible-test call (e.g. "-v")
+#   LVS_DR_INTEGRATION_TARGETS  integration targets to run (default: all of them)
 set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -107,6 +108,7 @@ print(h.get("ansible_user", "root"), h["ansible_host"], h.get("ansible_port", 22
         --controller "origin:python=venv/${PYVER}" \
         --target "ssh:${user}@${host}:${port},python=${PYVER}@${python}" \
         --allow-destructive \
+        ${LVS_DR_INTEGRATION_TARGETS:-} \
         2>&1 | tee "${log}"
     local rc=${PIPESTATUS[0]}
 
