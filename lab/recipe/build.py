@@ -222,8 +222,8 @@ class Builder:
         with self.chroot_mounts(root):
             with self.step("apt-get install " + " ".join(read_list("vm-packages"))):
                 self.chroot(root, *apt, "update")
+                # No `apt-get clean`: the archives directory is the cache's, bind-mounted, and kept for rebuilds.
                 self.chroot(root, *apt, "install", "-y", "--no-install-recommends", *read_list("vm-packages"))
-                self.chroot(root, *apt, "clean")
             with self.step("configure VM tree"):
                 shutil.copy(RECIPE / "vm-setup.sh", root / "tmp" / "vm-setup.sh")
                 shutil.copy(pubkey, root / "tmp" / "lab-key.pub")
