@@ -118,6 +118,9 @@ print(h.get("ansible_user", "root"), h["ansible_host"], h.get("ansible_port", 22
         [[ -S "${sock}" ]] && ssh -o ControlPath="${sock}" -O exit lvs-lab >/dev/null 2>&1
     done
 
+    # ansible-test writes the inventory it generated for the ssh target into the tree.
+    rm -f tests/integration/inventory
+
     ran="$(grep -c '^Running .* integration test role' "${log}")"
     echo "integration targets run: ${ran}"
     if ((rc == 0 && ran == 0)); then
