@@ -28,6 +28,7 @@ declare -A wanted_cmds=(
     [make]=make
     [ssh]=openssh-client
     [ssh-keygen]=openssh-client
+    [unshare]=util-linux
 )
 missing_pkgs=()
 for cmd in "${!wanted_cmds[@]}"; do
