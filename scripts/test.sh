@@ -14,7 +14,7 @@
 set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "${repo_root}"
+cd "${repo_root}" || exit 2
 # shellcheck source=scripts/env.sh
 . "${repo_root}/scripts/env.sh"
 
@@ -25,6 +25,11 @@ read -r -a extra_test_args <<<"${LVS_DR_TEST_ARGS:-}"
 
 say() { printf '\n==> %s\n' "$*"; }
 err() { printf 'ERROR: %s\n' "$*" >&2; }
+
+# Run a command of the venv, with the lvs.dr collection on the collections path.
+in_venv() {
+    env PATH="${VENV_DIR}/bin:${PATH}" ANSIBLE_COLLECTIONS_PATH="${LVS_DR_COLLECTIONS}" "$@"
+}
 
 ansible_test() {
     "${repo_root}/scripts/ansible-test.sh" "$@" --color no "${extra_test_args[@]}"
@@ -51,12 +56,8 @@ stage_units() {
 }
 
 stage_lint() {
-    (
-        export ANSIBLE_COLLECTIONS_PATH="${LVS_DR_COLLECTIONS}"
-        export PATH="${VENV_DIR}/bin:${PATH}"
-        ansible-lint --version
-        ansible-lint
-    )
+    in_venv ansible-lint --version
+    in_venv ansible-lint
 }
 
 lab_started_here=0
@@ -103,12 +104,14 @@ print(h.get("ansible_user", "root"), h["ansible_host"], h.get("ansible_port", 22
     ssh-keygen -y -f "${tmp}/id_rsa" >"${tmp}/id_rsa.pub"
 
 
+    local -a targets_wanted
+    read -r -a targets_wanted <<<"${LVS_DR_INTEGRATION_TARGETS:-}"
     log="${tmp}/integration.log"
     ansible_test integration \
         --controller "origin:python=venv/${PYVER}" \
         --target "ssh:${user}@${host}:${port},python=${PYVER}@${python}" \
         --allow-destructive \
-        ${LVS_DR_INTEGRATION_TARGETS:-} \
+        "${targets_wanted[@]}" \
         2>&1 | tee "${log}"
     local rc=${PIPESTATUS[0]}
 
@@ -140,9 +143,7 @@ stage_molecule() {
     lab_env="$("${LAB}" env)" || { err "lab/lab env failed"; return 1; }
     (
         eval "${lab_env}"
-        export ANSIBLE_COLLECTIONS_PATH="${LVS_DR_COLLECTIONS}"
-        export PATH="${VENV_DIR}/bin:${PATH}"
-        molecule test
+        in_venv molecule test
     )
 }
 
