@@ -22,6 +22,7 @@ REALSERVERS = {"lvs-dr-rs1": ("192.168.88.21", 3), "lvs-dr-rs2": ("192.168.88.22
 REQUESTS = 40  # a multiple of the weight sum: wrr gives exactly 30:10
 TOLERANCE = 0.05  # allowed deviation of each server's share from weight / sum(weights)
 BOOT_TIMEOUT = 300
+STATS_TIMEOUT = 30
 
 MAC_RE = re.compile(r"(?i)\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b")
 
@@ -71,10 +72,24 @@ def test_requests_follow_the_weights():
     assert_spread(fetch())
 
 
+def settled_stats(expected_conns):
+    """The service counters once they count ``expected_conns`` connections.
+
+    The kernel folds its per-CPU counters into what ipvsadm shows from a timer (every
+    2 s on Debian 12's kernel), so a read right after the traffic can lag behind it.
+    """
+    deadline = time.time() + STATS_TIMEOUT
+    while True:
+        stats = service_stats()
+        if stats["conns"] >= expected_conns or time.time() > deadline:
+            return stats
+        time.sleep(1)
+
+
 def test_replies_bypass_the_director():
-    before = service_stats()
+    before = settled_stats(0)
     answers = fetch()
-    after = service_stats()
+    after = settled_stats(before["conns"] + REQUESTS)
     assert len(answers) == REQUESTS
     assert after["conns"] - before["conns"] == REQUESTS
     # Each connection brings at least SYN, request and FIN through the director...
@@ -184,7 +199,9 @@ def test_topology_survives_a_reboot():
     # The table was rebuilt from scratch in the new network namespace, without Ansible.
     assert service_stats()["conns"] == 0
     assert_spread(fetch())
-    assert service_stats()["outpkts"] == 0
+    after = settled_stats(REQUESTS)
+    assert after["conns"] == REQUESTS
+    assert after["outpkts"] == 0
     director_mac = mac_of(DIRECTOR)
     assert "lladdr %s" % director_mac in node(CLIENT).check_output("ip -4 neigh show %s dev eth0", VIP).lower()
     ethers_neigh = node(DIRECTOR).check_output("ip -4 neigh show nud permanent dev eth0")
