@@ -29,6 +29,7 @@ declare -A wanted_cmds=(
     [ssh]=openssh-client
     [ssh-keygen]=openssh-client
     [unshare]=util-linux
+    [shellcheck]=shellcheck  # ansible-test sanity runs its shellcheck test only when present
 )
 missing_pkgs=()
 for cmd in "${!wanted_cmds[@]}"; do
