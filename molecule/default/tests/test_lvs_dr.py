@@ -133,7 +133,8 @@ def test_director_files():
         assert "-a -t %s -r %s:%d -g -w %d" % (SERVICE, address, PORT, weight) in rules.content_string
     unit = director.file("/etc/systemd/system/ipvsadm.service")
     assert "ExecStart=/usr/local/sbin/lvs-dr-ipvsadm-restore /etc/ipvsadm.rules" in unit.content_string
-    assert "ipvsadm -C" not in director.file("/usr/local/sbin/lvs-dr-ipvsadm-restore").content_string
+    # The helper never clears the table (no "-C" argument anywhere in it).
+    assert '"-C"' not in director.file("/usr/local/sbin/lvs-dr-ipvsadm-restore").content_string
     assert director.service("ipvsadm.service").is_enabled
     assert director.file("/etc/modules-load.d/lvs-dr-director.conf").contains("^ip_vs_wrr$")
     assert director.sysctl("net.ipv4.vs.expire_nodest_conn") == 1
@@ -179,7 +180,7 @@ def _ready():
         if table.count("-a -t %s" % SERVICE) != len(REALSERVERS):
             return False
         for name in REALSERVERS:
-            if not node(name).run("curl --silent --max-time 3 http://127.0.0.1:%d/", PORT).stdout.strip():
+            if not node(name).run("curl --silent --max-time 3 http://127.0.0.1:%s/", str(PORT)).stdout.strip():
                 return False
             if "%s/32" % VIP not in node(name).check_output("ip -4 -o address show dev lo"):
                 return False
