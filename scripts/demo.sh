@@ -24,7 +24,6 @@ cd "${repo_root}"
 
 ROUNDS="${LVS_DR_DEMO_ROUNDS:-10}"
 REQUESTS="${LVS_DR_DEMO_REQUESTS:-20}"
-SCENARIO_DIR="${repo_root}/molecule/default"
 VIP=192.168.88.100
 PORT=8080
 DIRECTOR=lvs-dr-director
