@@ -29,7 +29,7 @@ description:
   - Several instances (O(name)) can coexist. A sysctl or a VIP that two instances share is kept until the last instance
     that uses it is removed.
 author:
-  - lvs.dr contributors
+  - lvs.dr maintainers (@lvs-dr)
 requirements:
   - iproute2 4.14 or later (C(ip -json)) and systemd on the managed host.
 notes:
@@ -49,6 +49,7 @@ attributes:
     support: full
     description: Shows the addresses and sysctl values that change, and the sysctl file and unit before and after.
   platform:
+    support: full
     platforms: posix
     description: Linux only.
 options:
@@ -88,9 +89,9 @@ options:
     description:
       - How to treat reverse-path filtering, which drops DR traffic when the route back to a client does not leave through the
         interface the request arrived on (multi-homed real servers, asymmetric routing).
-      - V(loose) (the default, safe) sets C(net.ipv4.conf.all.rp_filter=2). Every interface then filters at most loosely: a
-        packet is dropped only when its source is not reachable through any interface, so DR traffic is never dropped.
-        Spoofed martians are still refused.
+      - V(loose) (the default, safe) sets C(net.ipv4.conf.all.rp_filter=2). The effective value is the maximum of C(all) and
+        the interface's own value, so every interface then uses loose mode. A packet is dropped only when its source is not
+        reachable through any interface, so DR traffic is never dropped and spoofed martians are still refused.
       - V(off) sets C(rp_filter=0) on C(all) and on every O(arp_interfaces) item. Interfaces that are not listed keep their
         own value.
       - V(unchanged) leaves reverse-path filtering alone.

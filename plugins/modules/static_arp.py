@@ -25,7 +25,7 @@ description:
   - In a typical LVS-DR cluster the director pins the MAC addresses of its real servers this way, so that ARP traffic or
     ARP spoofing cannot redirect forwarded frames.
 author:
-  - lvs.dr contributors
+  - lvs.dr maintainers (@lvs-dr)
 requirements:
   - iproute2 4.14 or later (C(ip -json)) on the managed host.
   - net-tools C(arp) on the managed host when O(persist=true) (the loader unit runs C(arp -f)).
@@ -45,6 +45,7 @@ attributes:
     support: full
     description: Shows the affected live neighbour entries, the ethers file and the loader unit, before and after.
   platform:
+    support: full
     platforms: posix
     description: Linux only.
 options:

@@ -232,6 +232,14 @@ class Exit(Exception):
         self.result, self.failed = result, failed
 
 
+def exit_json(module, **kwargs):
+    raise Exit(kwargs, False)
+
+
+def fail_json(module, **kwargs):
+    raise Exit(kwargs, True)
+
+
 @pytest.fixture
 def host(tmp_path, monkeypatch, mocker):
     net = tmp_path / 'net'
@@ -269,7 +277,7 @@ def host(tmp_path, monkeypatch, mocker):
                 self.calls.append(cmd)
                 if cmd == ADDR_READ:
                     links = [{'ifname': k, 'addr_info': [
-                        {'family': 'inet6' if ':' in a else 'inet', 'local': a.split('/')[0], 'prefixlen': int(a.split('/')[1])}
+                        {'family': 'inet6' if ':' in a else 'inet', 'local': a.partition('/')[0], 'prefixlen': int(a.partition('/')[2])}
                         for a in v]} for k, v in self.addresses.items()]
                     return 0, json.dumps(links), ''
                 if cmd[:2] == [SYSTEMCTL, 'is-enabled']:
@@ -287,8 +295,8 @@ def host(tmp_path, monkeypatch, mocker):
             mocker.patch.object(basic.AnsibleModule, 'run_command', run_command)
             mocker.patch.object(basic.AnsibleModule, 'get_bin_path',
                                 lambda m, name, required=False, opt_dirs=None: {'ip': IP, 'systemctl': SYSTEMCTL}[name])
-            mocker.patch.object(basic.AnsibleModule, 'exit_json', lambda m, **kw: (_ for _ in ()).throw(Exit(kw, False)))
-            mocker.patch.object(basic.AnsibleModule, 'fail_json', lambda m, **kw: (_ for _ in ()).throw(Exit(kw, True)))
+            mocker.patch.object(basic.AnsibleModule, 'exit_json', exit_json)
+            mocker.patch.object(basic.AnsibleModule, 'fail_json', fail_json)
             with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)):
                 with pytest.raises(Exit) as exc:
                     rs.main()

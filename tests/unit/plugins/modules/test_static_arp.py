@@ -35,6 +35,14 @@ class Exit(Exception):
         self.result, self.failed = result, failed
 
 
+def exit_json(module, **kwargs):
+    raise Exit(kwargs, False)
+
+
+def fail_json(module, **kwargs):
+    raise Exit(kwargs, True)
+
+
 @pytest.fixture
 def host(tmp_path, monkeypatch, mocker):
     """A fake host: interfaces under tmp, a neighbour table, an enabled-units set; records every command."""
@@ -80,8 +88,8 @@ def host(tmp_path, monkeypatch, mocker):
 
             mocker.patch.object(basic.AnsibleModule, 'run_command', run_command)
             mocker.patch.object(basic.AnsibleModule, 'get_bin_path', get_bin_path)
-            mocker.patch.object(basic.AnsibleModule, 'exit_json', lambda m, **kw: (_ for _ in ()).throw(Exit(kw, False)))
-            mocker.patch.object(basic.AnsibleModule, 'fail_json', lambda m, **kw: (_ for _ in ()).throw(Exit(kw, True)))
+            mocker.patch.object(basic.AnsibleModule, 'exit_json', exit_json)
+            mocker.patch.object(basic.AnsibleModule, 'fail_json', fail_json)
             full = dict(args, ethers_path=str(self.ethers), _ansible_check_mode=check_mode, _ansible_diff=diff)
             with patch_module_args(full):
                 with pytest.raises(Exit) as exc:
