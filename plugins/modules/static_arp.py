@@ -86,6 +86,14 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  purge:
+    description:
+      - With O(state=present), also remove every entry of the managed block that is not in O(entries), both live and from
+        the ethers file, so that the block holds exactly the requested entries. Use it when O(entries) is the complete list,
+        for example the real servers of a director.
+      - Needs O(persist=true), because the managed block is what tells the module's own entries from the others.
+    type: bool
+    default: false
   persist:
     description:
       - Whether to keep the ethers file and the loader unit in step with the live entries.
@@ -130,6 +138,14 @@ EXAMPLES = r"""
     interface: eth1
     persist: false
 
+- name: Pin exactly these entries, unpinning any other entry the module manages
+  lvs.dr.static_arp:
+    entries:
+      - address: 192.0.2.11
+        mac: "02:00:5e:00:53:0b"
+        interface: eth0
+    purge: true
+
 - name: Remove an entry (live and from /etc/ethers)
   lvs.dr.static_arp:
     address: 192.0.2.12
@@ -148,7 +164,7 @@ entries:
       mac: "02:00:5e:00:53:0b"
       interface: eth0
 changed_entries:
-  description: The entries whose live state changed (or would change in check mode).
+  description: The entries whose live state changed (or would change in check mode), including purged ones.
   returned: always
   type: list
   elements: dict
@@ -211,6 +227,7 @@ def argument_spec():
         mac=dict(type='str'),
         interface=dict(type='str'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
+        purge=dict(type='bool', default=False),
         persist=dict(type='bool', default=True),
         ethers_path=dict(type='path', default='/etc/ethers'),
         loader_unit=dict(type='str', default='lvs-dr-static-arp.service'),
@@ -292,6 +309,8 @@ def run_module(module):
         if missing:
             option = 'entries[].interface' if params['entries'] is not None else 'interface'
             module.fail_json(msg='%s: no such interface on this host: %s' % (option, ', '.join(missing)))
+    if params['purge'] and not params['persist']:
+        module.fail_json(msg='purge: needs persist=true (the managed block of the ethers file identifies the entries to purge)')
     if '/' in params['loader_unit'] or not params['loader_unit'].endswith('.service'):
         module.fail_json(msg="loader_unit: '%s' must be a unit file name ending in .service" % params['loader_unit'])
 
@@ -335,6 +354,20 @@ def run_module(module):
                 live_after.append(describe_live(row))
             if ethers is not None:
                 ethers.remove(entry['address'], entry['interface'])
+
+    if present and params['purge'] and ethers is not None:
+        wanted = set((e['address'], e['interface']) for e in entries)
+        for key in sorted(set(ethers.entries) - wanted):
+            stale = ethers.entries[key]
+            row = live.get(key)
+            if row:
+                live_before.append(describe_live(row))
+            if row and 'PERMANENT' in row['states'] and row['mac'] == stale['mac']:
+                commands.append(ip.neigh_del_argv(stale['address'], stale['interface']))
+                changed_entries.append(stale)
+            elif row:
+                live_after.append(describe_live(row))
+            ethers.remove(*key)
 
     diff = [{'before_header': 'live neighbour entries', 'after_header': 'live neighbour entries',
              'before': '\n'.join(live_before) + ('\n' if live_before else ''),

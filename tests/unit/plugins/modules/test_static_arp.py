@@ -201,6 +201,25 @@ def test_absent_on_foreign_file_without_newline_is_not_a_change(host):
     assert not result['changed'] and host.ethers.read_text() == '08:00:20:00:61:ca pluto'
 
 
+def test_purge_removes_unlisted_managed_entries_only(host):
+    host.ethers.write_text('# mine\n' + BLOCK)
+    host.neigh = [live('192.0.2.11', '02:00:5e:00:53:0b'), live('192.0.2.12', '02:00:5e:00:53:0c'),
+                  live('192.0.2.50', '02:00:5e:00:53:50')]  # not managed: never purged
+    result, failed = host.run({'address': '192.0.2.11', 'mac': '02:00:5e:00:53:0b', 'interface': 'eth0', 'purge': True},
+                              diff=True)
+    assert not failed and result['changed']
+    assert host.changing_calls() == [[IP, '-4', 'neigh', 'del', '192.0.2.12', 'dev', 'eth0'],
+                                     [SYSTEMCTL, 'daemon-reload'], [SYSTEMCTL, 'enable', UNIT]]
+    assert host.ethers.read_text() == '# mine\n%s\n02:00:5e:00:53:0b 192.0.2.11 dev eth0\n%s\n' % (BEGIN_MARKER, END_MARKER)
+    assert '192.0.2.12' in result['diff'][0]['before'] and '192.0.2.12' not in result['diff'][0]['after']
+
+
+def test_purge_needs_persist(host):
+    result, failed = host.run({'address': '192.0.2.11', 'mac': '02:00:5e:00:53:0b', 'interface': 'eth0',
+                               'purge': True, 'persist': False})
+    assert failed and result['msg'].startswith('purge:') and host.calls == []
+
+
 def test_persist_false_touches_only_the_kernel(host):
     result, failed = host.run({'address': '198.51.100.7', 'mac': '02:00:5e:00:53:07', 'interface': 'eth1', 'persist': False})
     assert result['changed'] and 'ethers_path' not in result
