@@ -112,7 +112,8 @@ class Systemd(object):
         cmd = [self.systemctl] + list(args)
         rc, out, err = self.module.run_command(cmd)
         if rc != 0 and not kwargs.get('ignore_rc'):
-            self.module.fail_json(msg='%s failed' % ' '.join(cmd[:2] + list(args[:1])), rc=rc, stdout=out, stderr=err, cmd=cmd)
+            self.module.fail_json(msg='systemctl %s failed: %s' % (' '.join(args), err.strip() or out.strip()),
+                                  rc=rc, stdout=out, stderr=err, cmd=cmd)
         return rc, out, err
 
     def is_enabled(self, unit):

@@ -60,3 +60,50 @@ def test_render_unit_one_execstart_per_argv():
         'ExecStart=/usr/sbin/arp -f "/etc/my ethers"',
         '', '[Install]', 'WantedBy=multi-user.target',
     ]
+
+
+class FakeModule(object):
+    check_mode = False
+
+    def __init__(self, rc=0, err=''):
+        self.calls = []
+        self.rc, self.err = rc, err
+
+    def get_bin_path(self, name, required=False):
+        return '/usr/bin/' + name
+
+    def run_command(self, cmd):
+        self.calls.append(cmd)
+        return self.rc, '', self.err
+
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs)
+
+
+def test_systemctl_failure_carries_evidence():
+    from ansible_collections.lvs.dr.plugins.module_utils._persist import Systemd
+    module = FakeModule(rc=1, err='Failed to enable unit: Unit file x.service does not exist.')
+    with pytest.raises(AssertionError) as exc:
+        Systemd(module).enable('x.service')
+    evidence = exc.value.args[0]
+    assert evidence['msg'] == 'systemctl enable x.service failed: Failed to enable unit: Unit file x.service does not exist.'
+    assert evidence['cmd'] == ['/usr/bin/systemctl', 'enable', 'x.service'] and evidence['rc'] == 1
+
+
+def test_ensure_unit_life_cycle(tmp_path):
+    from ansible_collections.lvs.dr.plugins.module_utils._persist import Systemd, ensure_unit
+
+    class Module(FakeModule):
+        def atomic_move(self, src, dest):
+            import os
+            os.rename(src, dest)
+
+    module = Module(rc=0)  # no unit file yet: is-enabled is not even asked
+    changed, before, after, enabled = ensure_unit(module, Systemd(module), 'x.service', 'A\n', str(tmp_path))
+    assert changed and before is None and after == 'A\n' and not enabled
+    assert (tmp_path / 'x.service').read_text() == 'A\n'
+    assert [c[1] for c in module.calls] == ['daemon-reload', 'enable']
+    module = Module(rc=0)
+    changed, before, after, enabled = ensure_unit(module, Systemd(module), 'x.service', None, str(tmp_path))
+    assert changed and before == 'A\n' and enabled and not (tmp_path / 'x.service').exists()
+    assert [c[1] for c in module.calls] == ['is-enabled', 'disable', 'daemon-reload']
