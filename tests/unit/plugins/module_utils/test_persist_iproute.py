@@ -65,16 +65,16 @@ def test_render_unit_one_execstart_per_argv():
 class FakeModule(object):
     check_mode = False
 
-    def __init__(self, rc=0, err=''):
+    def __init__(self, rc=0, err='', out=''):
         self.calls = []
-        self.rc, self.err = rc, err
+        self.rc, self.err, self.out = rc, err, out
 
     def get_bin_path(self, name, required=False):
         return '/usr/bin/' + name
 
     def run_command(self, cmd):
         self.calls.append(cmd)
-        return self.rc, '', self.err
+        return self.rc, self.out, self.err
 
     def fail_json(self, **kwargs):
         raise AssertionError(kwargs)
@@ -103,7 +103,7 @@ def test_ensure_unit_life_cycle(tmp_path):
     assert changed and before is None and after == 'A\n' and not enabled
     assert (tmp_path / 'x.service').read_text() == 'A\n'
     assert [c[1] for c in module.calls] == ['daemon-reload', 'enable']
-    module = Module(rc=0)
+    module = Module(rc=0, out='enabled\n')
     changed, before, after, enabled = ensure_unit(module, Systemd(module), 'x.service', None, str(tmp_path))
     assert changed and before == 'A\n' and enabled and not (tmp_path / 'x.service').exists()
     assert [c[1] for c in module.calls] == ['is-enabled', 'disable', 'daemon-reload']
