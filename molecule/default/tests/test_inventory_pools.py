@@ -81,8 +81,9 @@ def facts(address, mac):
     }
 
 
-def run(tmp_path, realservers, services=SERVICES, extra_rs_vars=None):
+def run(tmp_path, realservers, services=None, extra_rs_vars=None):
     """Run the playbook; return (rc, output, plan, vips by host)."""
+    services = SERVICES if services is None else services
     hosts = {"d1": {"fake_facts": facts("10.1.0.10", "02:00:00:00:00:10")}}
     inventory = {
         "all": {
