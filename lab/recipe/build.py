@@ -73,7 +73,8 @@ def read_list(name: str) -> list[str]:
     return items
 
 
-def missing_host_packages(tools=HOST_TOOLS) -> list[str]:
+def missing_host_packages(tools=None) -> list[str]:
+    tools = HOST_TOOLS if tools is None else tools
     return sorted({pkg for cmd, pkg in tools.items() if shutil.which(cmd) is None})
 
 
@@ -95,7 +96,8 @@ class Builder:
         with open(self.logfile, "ab") as out:
             out.write(f"\n$ {shlex.join(cmd)}\n".encode())
             out.flush()
-            proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=full_env)
+            proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=full_env,
+                                  check=False)
         if check and proc.returncode != 0:
             tail = "\n".join(self.logfile.read_text(errors="replace").splitlines()[-25:])
             raise LabError(f"command failed (rc={proc.returncode}): {shlex.join(cmd)}\n"
@@ -158,8 +160,8 @@ class Builder:
                     subprocess.run(["umount", "-l", str(mountpoint)], check=False)
 
     def chroot(self, root: Path, *cmd: str) -> None:
-        self.run(["chroot", str(root), *cmd], env={"DEBIAN_FRONTEND": "noninteractive",
-                                                    "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        chroot_env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        self.run(["chroot", str(root), *cmd], env=chroot_env)
 
     # -- stages --------------------------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ install -d -m 0700 /root/.ssh
 install -m 0600 "$pubkey" /root/.ssh/authorized_keys
 
 # IPVS and every scheduler this kernel ships, loaded at boot (containers cannot load modules).
-kver="$(ls /lib/modules | sort -V | tail -n 1)"
+kver="$(find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)"
 {
     echo ip_vs
     for s in rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos; do
