@@ -22,7 +22,7 @@ REALSERVERS = {"lvs-dr-rs1": ("192.168.88.21", 3), "lvs-dr-rs2": ("192.168.88.22
 REQUESTS = 40  # a multiple of the weight sum: wrr gives exactly 30:10
 TOLERANCE = 0.05  # allowed deviation of each server's share from weight / sum(weights)
 BOOT_TIMEOUT = 300
-STATS_TIMEOUT = 30
+STATS_TIMEOUT = 60
 
 MAC_RE = re.compile(r"(?i)\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b")
 
@@ -72,22 +72,27 @@ def test_requests_follow_the_weights():
     assert_spread(fetch())
 
 
-def settled_stats(expected_conns):
-    """The service counters once they count ``expected_conns`` connections.
+def settled_stats(expected_conns=0):
+    """The service counters once they count at least ``expected_conns`` connections and
+    stopped moving.
 
     The kernel folds its per-CPU counters into what ipvsadm shows from a timer (every
-    2 s on Debian 12's kernel), so a read right after the traffic can lag behind it.
+    2 s on Debian 12's kernel), so a read right after traffic lags behind it.
     """
     deadline = time.time() + STATS_TIMEOUT
+    previous = None
     while True:
         stats = service_stats()
-        if stats["conns"] >= expected_conns or time.time() > deadline:
+        if stats == previous and stats["conns"] >= expected_conns:
             return stats
-        time.sleep(1)
+        if time.time() > deadline:
+            raise AssertionError("counters did not settle at >= %d connections: %s" % (expected_conns, stats))
+        previous = stats
+        time.sleep(3)
 
 
 def test_replies_bypass_the_director():
-    before = settled_stats(0)
+    before = settled_stats()
     answers = fetch()
     after = settled_stats(before["conns"] + REQUESTS)
     assert len(answers) == REQUESTS
