@@ -554,6 +554,22 @@ def split_listing(out):
     return sections
 
 
+def has_listing(out, stats=False):
+    """Whether ``out`` holds every listing that READ_LINES (and STATS_LINE) print."""
+    return len(split_listing(out)) >= (3 if stats else 2)
+
+
+def parse_listing(out, stats=False):
+    """The output of ``ipvsadm -R`` fed READ_LINES (+ STATS_LINE) -> (table, connection counts, stats or None).
+
+    The rules section is everything before the first listing header: commands print nothing on stdout.
+    """
+    sections = split_listing(out)
+    table = parse_rules(sections[0])
+    conns = apply_thresholds(table, sections[1])
+    return table, conns, parse_stats(sections[2]) if stats else None
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Desired state from module parameters
 # --------------------------------------------------------------------------------------------------------------------
@@ -781,18 +797,13 @@ class Ipvsadm(object):
         return cmd, data, rc, out, err
 
     def _read_output(self, cmd, data, rc, out, err, stats=False):
-        sections = split_listing(out)
-        if len(sections) < (3 if stats else 2):
+        if not has_listing(out, stats):
             self._fail_read(cmd, data, rc, out, err)
-        # The rules section is everything before the first listing header; commands print nothing on stdout.
         try:
-            table = parse_rules(sections[0])
-            conns = apply_thresholds(table, sections[1])
-            stats_data = parse_stats(sections[2]) if stats else None
+            return parse_listing(out, stats)
         except (IpvsError, IndexError, ValueError) as exc:
             self.module.fail_json(msg='cannot read the output of ipvsadm: %s' % exc, rc=rc, stdout=out, stderr=err,
                                   cmd=cmd)
-        return table, conns, stats_data
 
     def _fail_read(self, cmd, data, rc, out, err):
         hint = ''
@@ -811,7 +822,7 @@ class Ipvsadm(object):
     def apply(self, before, target, commands):
         """Apply ``commands`` (from plan(before, target)) and verify; on mismatch restore ``before`` and fail."""
         cmd, data, rc, out, err = self._run(commands + READ_LINES)
-        if len(split_listing(out)) < 2:
+        if not has_listing(out):
             # A parse error stops ipvsadm -R at once, before our listing: read the table on its own.
             after = self.read()[0]
         else:
@@ -823,8 +834,8 @@ class Ipvsadm(object):
         undo_err = ''
         if undo:
             ucmd, udata, urc, uout, undo_err = self._run(undo + READ_LINES)
-            restored = self.read()[0] if len(split_listing(uout)) < 2 else \
-                self._read_output(ucmd, udata, urc, uout, undo_err)[0]
+            restored = self._read_output(ucmd, udata, urc, uout, undo_err)[0] if has_listing(uout) else \
+                self.read()[0]
         state = ('the table was restored to its state before this task' if restored == before else
                  'RESTORING THE PREVIOUS TABLE FAILED TOO (%s); check ipvsadm -Sn' % undo_err.strip())
         self.module.fail_json(
