@@ -69,6 +69,7 @@ declare -A total=()
 for rs in "${REALSERVERS[@]}"; do total[${rs}]=0; done
 other=0
 sent=0
+shown=0
 for ((round = 1; round <= ROUNDS; round++)); do
     answers="$(docker exec "${CLIENT}" curl --silent --max-time 10 --header "Connection: close" \
         "http://${VIP}:${PORT}/?n=[1-${REQUESTS}]" || true)"
@@ -82,15 +83,25 @@ for ((round = 1; round <= ROUNDS; round++)); do
     other=$((sent - answered))
     stats="$(docker exec "${DIRECTOR}" ipvsadm -Ln --stats --exact -t "${VIP}:${PORT}" \
         | awk '$1 == "TCP" { print "director: InPkts " $4 ", OutPkts " $5 " (DR: replies bypass the director)" }')"
-    printf '\nround %d/%d - %d requests sent\n' "${round}" "${ROUNDS}" "${sent}"
-    for rs in "${REALSERVERS[@]}"; do
-        width=$((total[${rs}] * 50 / sent))
-        bar="$(printf '%*s' "${width}" '' | tr ' ' '#')"
-        printf '  %-12s %5d  %5.1f%%  %s\n' "${rs}" "${total[${rs}]}" \
-            "$(awk -v a="${total[${rs}]}" -v b="${sent}" 'BEGIN { printf "%.1f", 100 * a / b }')" "${bar}"
-    done
-    ((other == 0)) || printf '  %-12s %5d\n' "unanswered" "${other}"
-    printf '  %s\n' "${stats}"
+    block="$(
+        printf 'round %d/%d - %d requests sent\n' "${round}" "${ROUNDS}" "${sent}"
+        for rs in "${REALSERVERS[@]}"; do
+            width=$((total[${rs}] * 50 / sent))
+            printf '  %-12s %5d  %5s%%  %s\n' "${rs}" "${total[${rs}]}" \
+                "$(awk -v a="${total[${rs}]}" -v b="${sent}" 'BEGIN { printf "%.1f", 100 * a / b }')" \
+                "$(printf '%*s' "${width}" '' | tr ' ' '#')"
+        done
+        ((other == 0)) || printf '  %-12s %5d\n' "unanswered" "${other}"
+        printf '  %s\n' "${stats}"
+    )"
+    # On a terminal the block is redrawn in place; in a log every round stays.
+    if [[ -t 1 ]] && ((shown > 0)); then
+        printf '\033[%dA\033[J' "${shown}"
+    elif ((shown > 0)); then
+        echo
+    fi
+    printf '%s\n' "${block}"
+    shown=$(($(wc -l <<<"${block}")))
     sleep 1
 done
 echo
@@ -102,14 +113,17 @@ cat <<EOF
 Everything runs in Docker containers${DOCKER_HOST:+ inside the lab VM (Docker at ${DOCKER_HOST})}. In a shell:
 
   ${docker_host_line}
-  docker exec ${DIRECTOR} ipvsadm -Ln --stats                 # the IPVS table and its counters
-  docker exec ${DIRECTOR} ipvsadm -Sn                         # the table in rules format
-  docker exec ${DIRECTOR} cat /etc/ipvsadm.rules /etc/ethers  # what is restored at boot
-  docker exec ${DIRECTOR} systemctl status ipvsadm.service    # the restore unit
-  docker exec ${CLIENT} curl -s http://${VIP}:${PORT}/        # one request through the VIP
-  docker exec ${CLIENT} ip neigh show ${VIP}                  # the VIP resolves to the director's MAC
-  docker exec lvs-dr-rs1 ip -4 address show dev lo            # the VIP on a real server's loopback
-  docker exec lvs-dr-rs1 sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce
+$(while IFS='|' read -r command comment; do printf '  %-66s # %s\n' "${command}" "${comment}"; done <<LOOK
+docker exec ${DIRECTOR} ipvsadm -Ln --stats|the IPVS table and its counters
+docker exec ${DIRECTOR} ipvsadm -Sn|the table in rules format
+docker exec ${DIRECTOR} cat /etc/ipvsadm.rules /etc/ethers|what is restored at boot
+docker exec ${DIRECTOR} systemctl status ipvsadm.service|the restore unit
+docker exec ${CLIENT} curl -s http://${VIP}:${PORT}/|one request through the VIP
+docker exec ${CLIENT} ip neigh show ${VIP}|the VIP resolves to the director's MAC
+docker exec lvs-dr-rs1 ip -4 address show dev lo|the VIP on a real server's loopback
+docker exec lvs-dr-rs1 sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce|arp_ignore=1, arp_announce=2
+LOOK
+)
 
 Re-run the site playbook yourself (the molecule inventory):
   (cd ${repo_root} && ${lab_env:+${lab_env} && }ANSIBLE_COLLECTIONS_PATH=${LVS_DR_COLLECTIONS} ${VENV_DIR}/bin/molecule converge)
