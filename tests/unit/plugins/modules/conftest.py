@@ -12,12 +12,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-
-class ModuleExit(Exception):
-    def __init__(self, result, failed):
-        super(ModuleExit, self).__init__(result)
-        self.result = result
-        self.failed = failed
+from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json
 
 
 @pytest.fixture
@@ -34,19 +29,13 @@ def run_module(mocker):
                 raise AssertionError('unexpected command %r' % (cmd,))
             return queue.pop(0)
 
-        def exit_json(self, **kwargs):
-            raise ModuleExit(kwargs, False)
-
-        def fail_json(self, **kwargs):
-            raise ModuleExit(kwargs, True)
-
         mocker.patch.object(basic.AnsibleModule, 'run_command', run_command)
         mocker.patch.object(basic.AnsibleModule, 'exit_json', exit_json)
         mocker.patch.object(basic.AnsibleModule, 'fail_json', fail_json)
         mocker.patch.object(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: binary)
         full = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
         with patch_module_args(full):
-            with pytest.raises(ModuleExit) as exc:
+            with pytest.raises(Exit) as exc:
                 module.main()
         return exc.value.result, exc.value.failed, calls
 

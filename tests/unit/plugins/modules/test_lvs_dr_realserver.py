@@ -19,6 +19,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.lvs.dr.plugins.module_utils import _iproute, _sysctl
 from ansible_collections.lvs.dr.plugins.modules import lvs_dr_realserver as rs
+from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json
 
 IP = '/usr/sbin/ip'
 SYSTEMCTL = '/usr/bin/systemctl'
@@ -225,20 +226,6 @@ def test_plan_absent_without_record_does_nothing():
 
 
 # ------------------------------------------------------------------------ whole module
-
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result)
-        self.result, self.failed = result, failed
-
-
-def exit_json(module, **kwargs):
-    raise Exit(kwargs, False)
-
-
-def fail_json(module, **kwargs):
-    raise Exit(kwargs, True)
-
 
 @pytest.fixture
 def host(tmp_path, monkeypatch, mocker):

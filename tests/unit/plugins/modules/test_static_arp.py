@@ -20,6 +20,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.lvs.dr.plugins.module_utils import _iproute
 from ansible_collections.lvs.dr.plugins.module_utils._ethers import BEGIN_MARKER, END_MARKER
 from ansible_collections.lvs.dr.plugins.modules import static_arp
+from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json
 
 IP = '/usr/sbin/ip'
 SYSTEMCTL = '/usr/bin/systemctl'
@@ -27,20 +28,6 @@ ARP = '/usr/sbin/arp'
 BINS = {'ip': IP, 'systemctl': SYSTEMCTL, 'arp': ARP}
 NEIGH_READ = [IP, '-json', '-4', 'neigh', 'show']
 UNIT = 'lvs-dr-static-arp.service'
-
-
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result)
-        self.result, self.failed = result, failed
-
-
-def exit_json(module, **kwargs):
-    raise Exit(kwargs, False)
-
-
-def fail_json(module, **kwargs):
-    raise Exit(kwargs, True)
 
 
 @pytest.fixture
