@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import re
 
 SCHEDULERS = ('rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos')
 DEFAULT_SCHEDULER = 'wlc'
@@ -63,8 +64,19 @@ class IpvsError(Exception):
 # Value normalization
 # --------------------------------------------------------------------------------------------------------------------
 
+_IPV4_OCTET = r'(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+# A dotted quad in canonical form (no leading zeros): exactly what ipaddress accepts and prints back unchanged.
+_CANONICAL_IPV4 = re.compile(r'%s(?:\.%s){3}\Z' % (_IPV4_OCTET, _IPV4_OCTET))
+
+
 def normalize_address(value, option):
     """Return the canonical text of an IP address (what ipvsadm -n prints) and its family."""
+    if isinstance(value, str) and _CANONICAL_IPV4.match(value):
+        # The common case, on every real server of a large table: no need to build an ipaddress object.
+        first = int(value[:value.index('.')])
+        if 224 <= first <= 239 or value in ('0.0.0.0', '255.255.255.255'):
+            raise IpvsError('%s: %s is not a unicast address' % (option, value), option)
+        return value, 'ipv4'
     if value is None or str(value).strip() == '':
         raise IpvsError('%s is required' % option, option)
     text = str(value).strip()
@@ -297,9 +309,6 @@ class Table(object):
             lines.extend(service_rules(svc, thresholds))
         return lines
 
-    def to_list(self):
-        return [svc.to_dict() for svc in self.services.values()]
-
     def destination_count(self):
         return sum(len(svc.dests) for svc in self.services.values())
 
@@ -327,10 +336,13 @@ def _endpoint(address, port):
     return '%s:%d' % (address, port)
 
 
+_UNSAFE_ARG = re.compile(r'[\s"\'\\#]')
+
+
 def join_args(args):
     """One ipvsadm -R line. Tokens never contain spaces or quotes, so a plain join is an exact argv."""
     for arg in args:
-        if not arg or any(c.isspace() or c in '"\'\\#' for c in arg):
+        if not arg or _UNSAFE_ARG.search(arg):
             raise IpvsError('refusing to render the ipvsadm argument %r' % (arg,))
     return ' '.join(args)
 
@@ -546,12 +558,12 @@ def parse_stats(text):
 
 def split_listing(out):
     """Split the output of an ``ipvsadm -R`` that ran ``-S -n`` then ``-L -n ...`` listings into its sections."""
-    sections = ['']
+    sections = [[]]
     for line in out.splitlines(True):
         if line.startswith(LIST_HEADER):
-            sections.append('')
-        sections[-1] += line
-    return sections
+            sections.append([])
+        sections[-1].append(line)
+    return [''.join(lines) for lines in sections]
 
 
 def has_listing(out, stats=False):

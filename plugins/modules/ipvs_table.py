@@ -224,33 +224,10 @@ rules:
   description:
     - The table after the task (as it would be, in check mode) in C(ipvsadm -R) format, one line per service and real
       server, thresholds included, ending with a newline.
+    - To read the table as structured data (with connection counters), use M(lvs.dr.ipvs_info).
   returned: always
   type: str
   sample: "-A -t 192.0.2.10:8080 -s wrr\n-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3\n"
-services:
-  description: The table after the task (as it would be, in check mode), in the shape of O(services).
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - protocol: tcp
-      virtual_address: 192.0.2.10
-      virtual_port: 8080
-      fwmark: null
-      family: ipv4
-      scheduler: wrr
-      scheduler_flags: []
-      persistence_timeout: 0
-      persistence_netmask: null
-      one_packet: false
-      persistence_engine: null
-      realservers:
-        - address: 198.51.100.11
-          port: 8080
-          forwarding_method: route
-          weight: 3
-          upper_threshold: 0
-          lower_threshold: 0
 ipvsadm_processes:
   description: How many ipvsadm processes the task ran (one to read; one more to change and verify).
   returned: always
@@ -316,8 +293,7 @@ def main():
 
     if commands and not module.check_mode:
         ipvsadm.apply(current, target, commands)
-    result = dict(changed=bool(commands), commands=commands, rules=diff_text(rules), services=target.to_list(),
-                  ipvsadm_processes=ipvsadm.processes)
+    result = dict(changed=bool(commands), commands=commands, rules=diff_text(rules), ipvsadm_processes=ipvsadm.processes)
     if module._diff:
         result['diff'] = dict(before=diff_text(current.rules()), after=diff_text(rules))
     module.exit_json(**result)

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import os
 
 import pytest
@@ -250,6 +251,32 @@ def test_netmask_normalization(value, family, expected):
 def test_addresses_are_canonical():
     assert ipvs.normalize_address('2001:DB8:0:0::10', 'x') == ('2001:db8::10', 'ipv6')
     assert ipvs.normalize_address('[2001:db8::10]', 'x') == ('2001:db8::10', 'ipv6')
+
+
+@pytest.mark.parametrize('value', [
+    '10.0.0.1', '1.2.3.4', '0.0.0.1', '223.255.255.255', '240.0.0.1', '255.255.255.254', '192.0.2.250', '9.99.199.249',
+])
+def test_canonical_ipv4_fast_path_agrees_with_ipaddress(value):
+    # The regular-expression path must return exactly what the ipaddress path returns.
+    assert ipvs.normalize_address(value, 'x') == (str(ipaddress.ip_address(value)), 'ipv4')
+    assert ipvs.normalize_address(' %s ' % value, 'x') == (str(ipaddress.ip_address(value)), 'ipv4')
+
+
+@pytest.mark.parametrize('value, message', [
+    ('224.0.0.1', 'not a unicast address'), ('239.255.255.255', 'not a unicast address'),
+    ('0.0.0.0', 'not a unicast address'), ('255.255.255.255', 'not a unicast address'),
+    ('010.0.0.1', 'not a valid'), ('1.2.3.256', 'not a valid'), ('1.2.3', 'not a valid'), ('1.2.3.4.5', 'not a valid'),
+])
+def test_bad_ipv4_addresses_name_the_option(value, message):
+    with pytest.raises(ipvs.IpvsError) as err:
+        ipvs.normalize_address(value, 'services[0].realservers[3].address')
+    assert message in str(err.value) and err.value.option == 'services[0].realservers[3].address'
+
+
+@pytest.mark.parametrize('arg', ['', 'a b', 'a\tb', '"x"', "x'", 'a\\b', '#x', 'x\n'])
+def test_join_args_refuses_what_ipvsadm_r_would_split(arg):
+    with pytest.raises(ipvs.IpvsError):
+        ipvs.join_args(['-A', '-t', arg])
 
 
 def test_split_listing_sections():
