@@ -51,10 +51,10 @@ export LC_ALL=C.UTF-8 LVS_DR_LAB_MODE=local LVS_DR_LAB_CACHE="${WORK}/cache" PYT
 cd "${WORK}/lvsdr"
 mkdir -p "${LVS_DR_LAB_CACHE}"
 trap 'python3 lab/lab down >/dev/null 2>&1 || true' EXIT
-node_image="$(python3 -c 'import sys; sys.path.insert(0, "lab/recipe"); import build; print(build.NODE_IMAGE)')"
+read -r node_image node_hash < <(python3 -c \
+    'import sys; sys.path.insert(0, "lab/recipe"); import build; print(build.NODE_IMAGE, build.node_hash())')
 docker image inspect "${node_image}" >/dev/null
-python3 -c 'import sys; sys.path.insert(0, "lab/recipe"); import build; print(build.node_hash())' \
-    >"${LVS_DR_LAB_CACHE}/local-node-hash"
+echo "${node_hash}" >"${LVS_DR_LAB_CACHE}/local-node-hash"
 
 start=$(date +%s)
 python3 lab/lab up

@@ -293,7 +293,8 @@ def main():
 
     if commands and not module.check_mode:
         ipvsadm.apply(current, target, commands)
-    result = dict(changed=bool(commands), commands=commands, rules=diff_text(rules), ipvsadm_processes=ipvsadm.processes)
+    result = dict(changed=bool(commands), commands=commands, rules=diff_text(rules),
+                  ipvsadm_processes=ipvsadm.processes)
     if module._diff:
         result['diff'] = dict(before=diff_text(current.rules()), after=diff_text(rules))
     module.exit_json(**result)
