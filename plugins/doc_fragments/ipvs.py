@@ -19,8 +19,10 @@ requirements:
 notes:
   - The table is read with one C(ipvsadm -R) process that runs C(-S -n) and C(-L -n --thresholds), and a change is
     applied with one more C(ipvsadm -R) process fed on standard input with only the lines needed, followed by the same
-    listing. The result is compared with the plan; if the kernel refused part of it, the table taken before the task is
-    put back and the task fails with ipvsadm's own error text. The table is never flushed.
+    listing. What the plan changes is compared with what the kernel lists; if the kernel refused part of it, the
+    services and real servers the task changed are put back as they were and the task fails with ipvsadm's own error
+    text. Services and real servers the task did not change are neither verified nor undone, so what another tool
+    (keepalived, an operator) changes at the same time is left alone. The table is never flushed.
   - Attributes of an existing service or real server are edited in place (C(-E), C(-e)); nothing is deleted and
     re-added, so connections to real servers that stay are not disturbed.
 '''

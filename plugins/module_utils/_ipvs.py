@@ -832,30 +832,131 @@ class Ipvsadm(object):
         return self._read_output(*result, stats=stats)
 
     def apply(self, before, target, commands):
-        """Apply ``commands`` (from plan(before, target)) and verify; on mismatch restore ``before`` and fail."""
+        """Apply ``commands`` (from plan(before, target)) and verify what they change; on a mismatch undo them and fail.
+
+        Only what the plan changes is verified and, on failure, undone: services and real servers that another tool
+        (keepalived, an operator) changes while the task runs are left as that tool made them.
+        """
         cmd, data, rc, out, err = self._run(commands + READ_LINES)
         if not has_listing(out):
             # A parse error stops ipvsadm -R at once, before our listing: read the table on its own.
             after = self.read()[0]
         else:
             after = self._read_output(cmd, data, rc, out, err)[0]
-        if after == target:
+        scope = changes(before, target)
+        unexpected = mismatches(after, target, scope)
+        if not unexpected:
             return after
-        undo = plan(after, before)
+        undo = plan(*restrict(after, before, scope))
         restored = after
         undo_err = ''
         if undo:
             ucmd, udata, urc, uout, undo_err = self._run(undo + READ_LINES)
             restored = self._read_output(ucmd, udata, urc, uout, undo_err)[0] if has_listing(uout) else \
                 self.read()[0]
-        state = ('the table was restored to its state before this task' if restored == before else
-                 'RESTORING THE PREVIOUS TABLE FAILED TOO (%s); check ipvsadm -Sn' % undo_err.strip())
+        state = ('what this task changed was restored to its state before the task' if not mismatches(restored, before, scope)
+                 else 'RESTORING THE PREVIOUS STATE FAILED TOO (%s); check ipvsadm -Sn' % undo_err.strip())
         self.module.fail_json(
             msg='ipvsadm could not apply the change: %s; %s' % (err.strip() or 'the kernel table does not match '
                                                                 'the plan', state),
-            rc=rc, stdout=out, stderr=err, cmd=cmd, commands=commands,
-            unexpected=sorted(set(after.rules()) ^ set(target.rules())))
+            rc=rc, stdout=out, stderr=err, cmd=cmd, commands=commands, unexpected=unexpected)
         return None  # not reached
+
+
+def changes(current, target):
+    """What turning ``current`` into ``target`` changes: (service keys, (service key, destination key) pairs).
+
+    A service is in the first set when it is added, removed or edited; a destination is in the second when it is
+    added, removed or edited, including every destination of an added or removed service.
+    """
+    services, dests = set(), set()
+    for key in set(current.services) | set(target.services):
+        old, new = current.get(key), target.get(key)
+        if old is None or new is None or old.attrs() != new.attrs():
+            services.add(key)
+        old_dests = old.dests if old is not None else {}
+        new_dests = new.dests if new is not None else {}
+        for dkey in set(old_dests) | set(new_dests):
+            if old_dests.get(dkey) != new_dests.get(dkey):
+                dests.add((key, dkey))
+    return services, dests
+
+
+def mismatches(table, expected, scope):
+    """The rules, within ``scope`` (from changes()), where ``table`` differs from ``expected``: sorted lines."""
+    services, dests = scope
+    lines = set()
+    for key in services:
+        have, want = table.get(key), expected.get(key)
+        if (have is None) != (want is None) or (have is not None and have.attrs() != want.attrs()):
+            lines.update(join_args(['-A'] + svc.args()) for svc in (have, want) if svc is not None)
+    for key, dkey in dests:
+        have_svc, want_svc = table.get(key), expected.get(key)
+        have = have_svc.dests.get(dkey) if have_svc is not None else None
+        want = want_svc.dests.get(dkey) if want_svc is not None else None
+        if have != want:
+            ident = (have_svc or want_svc).ident_args()
+            lines.update(join_args(['-a'] + ident + dest.args()) for dest in (have, want) if dest is not None)
+    return sorted(lines)
+
+
+def restrict(after, before, scope):
+    """(after, before) reduced to ``scope``, so that plan() of the pair undoes exactly what a task changed.
+
+    A service that the task changed only through its destinations keeps the attributes it has now on both sides, so
+    the undo never edits it; a destination outside the scope appears on neither side, so it is never touched.
+    """
+    services, dests = scope
+    by_service = {}
+    for key, dkey in dests:
+        by_service.setdefault(key, []).append(dkey)
+    sides = (Table(), Table())
+    for key in services | set(by_service):
+        now, then = after.get(key), before.get(key)
+        if key not in services:
+            if now is None:
+                continue  # another tool removed it meanwhile: nothing of ours to undo
+            then = now if then is None else then
+        for side, svc in zip(sides, (now, then)):
+            if svc is None:
+                continue
+            base = svc if key in services else now
+            copy = base.copy(with_dests=False)
+            for dkey in by_service.get(key, ()):
+                if dkey in svc.dests:
+                    copy.dests[dkey] = svc.dests[dkey].copy()
+            side.add(copy)
+    return sides
+
+
+def removals(current, target):
+    """What ``target`` removes from ``current``: (removed services, {service key: (removed destinations, count)})."""
+    services = [svc for key, svc in current.services.items() if key not in target.services]
+    dests = {}
+    for key, svc in current.services.items():
+        new = target.get(key)
+        if new is None or not svc.dests:
+            continue
+        gone = [dest for dkey, dest in svc.dests.items() if dkey not in new.dests]
+        if gone:
+            dests[key] = (gone, len(svc.dests))
+    return services, dests
+
+
+def removal_violations(current, target, max_share=None, max_services=None):
+    """Messages naming each removal beyond the limits (None: no limit); empty when the plan is within them."""
+    services, dests = removals(current, target)
+    problems = []
+    if max_services is not None and len(services) > max_services:
+        problems.append('it would remove %d services (at most %d allowed): %s'
+                        % (len(services), max_services, ', '.join(svc.label() for svc in services)))
+    if max_share is not None:
+        for key, (gone, count) in dests.items():
+            if float(len(gone)) / count > max_share:
+                problems.append('it would remove %d of the %d real servers of %s (at most %d%% allowed): %s'
+                                % (len(gone), count, current.get(key).label(), round(max_share * 100),
+                                   ', '.join(dest.endpoint() for dest in gone)))
+    return problems
 
 
 def diff_text(lines):

@@ -40,6 +40,8 @@ options:
   state:
     description:
       - V(present) creates the service or edits it in place; V(absent) removes it with all its real servers.
+      - With V(absent) only the identity of the service (O(protocol), O(virtual_address) and O(virtual_port), or
+        O(fwmark) and O(family)) is used; its other options are ignored.
     type: str
     default: present
     choices: [present, absent]
@@ -168,7 +170,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
     SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, add_dests_from_params, diff_text, fail_invalid, merge, plan,
-    realserver_spec, service_from_params, service_rules, service_spec,
+    realserver_spec, service_from_params, service_identity_from_params, service_rules, service_spec,
 )
 
 
@@ -186,8 +188,12 @@ def main():
     module = build_module()
     params = module.params
     try:
-        wanted = service_from_params(params)
-        add_dests_from_params(wanted, params['realservers'], '')
+        if params['state'] == 'absent':
+            # Deleting needs the identity only: the other options describe a service that is going away.
+            wanted = service_identity_from_params(params)
+        else:
+            wanted = service_from_params(params)
+            add_dests_from_params(wanted, params['realservers'], '')
     except IpvsError as exc:
         fail_invalid(module, exc)
 

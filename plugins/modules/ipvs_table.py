@@ -19,8 +19,15 @@ description:
   - The table is read once and changed with one C(ipvsadm -R) process that carries only the lines needed, so a re-run
     that changes nothing runs one ipvsadm process, and a change of any size runs two.
   - By default services that are not listed are kept (merge); with O(purge=true) they are removed and the table is
-    replaced. Within a listed service the real-server list is exclusive unless O(purge_realservers=false).
-  - Returns the desired table in C(ipvsadm -R) format (RV(rules)), ready to be saved for a restore at boot.
+    replaced. Within a listed service, listed real servers are added or updated and others are kept, unless
+    O(purge_realservers=true) makes each list exclusive.
+  - After applying, the task verifies only what it changed and, if the kernel refused part of it, undoes only its own
+    changes. Services and real servers that another tool (keepalived, an operator) changes meanwhile are left alone.
+  - O(max_removed_share) and O(max_removed_services) guard against inputs that would empty pools or drop services by
+    mistake (a misspelt group, a truncated list). The task then fails before anything is changed, naming every
+    service and real server it would have removed.
+  - Returns the desired table in C(ipvsadm -R) format (RV(rules)), and the rules of the listed services alone
+    (RV(managed_rules)), ready to be saved for a restore at boot.
 author:
   - lvs.dr maintainers (@lvs-dr)
 extends_documentation_fragment:
@@ -112,7 +119,9 @@ options:
         choices: [sip]
       state:
         description:
-          - V(absent) removes the service (and its real servers) if it exists.
+          - V(absent) removes the service (and its real servers) if it exists. Only the identity of the service
+            (O(services[].protocol), O(services[].virtual_address) and O(services[].virtual_port), or
+            O(services[].fwmark) and O(services[].family)) is used; its other options are ignored.
         type: str
         default: present
         choices: [present, absent]
@@ -166,8 +175,21 @@ options:
       - Within a listed service, remove the real servers that are not listed, so each pool is exactly its
         O(services[].realservers).
       - With V(false), listed real servers are added or updated and others are kept.
+      - The default was V(true) before version 0.2.0; every module of the collection now defaults to V(false).
     type: bool
-    default: true
+    default: false
+  max_removed_share:
+    description:
+      - Fail before changing anything when a service that stays would lose more than this share (V(0.0) to V(1.0)) of
+        the real servers it has now. For example V(0.5) accepts removing one real server of two, and refuses two of three.
+      - Weight changes (even to V(0)) are not removals. V(1.0), the default, sets no limit.
+    type: float
+    default: 1.0
+  max_removed_services:
+    description:
+      - Fail before changing anything when the task would remove more than this number of whole services, through
+        O(services[].state=absent) or O(purge). Omitted means no limit.
+    type: int
 seealso:
   - module: lvs.dr.ipvs_service
   - module: lvs.dr.ipvs_realserver
@@ -220,6 +242,14 @@ commands:
   type: list
   elements: str
   sample: ["-A -t 192.0.2.10:8080 -s wrr", "-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3"]
+managed_rules:
+  description:
+    - The services listed in O(services) with O(services[].state=present), and their real servers, after the task (as
+      they would be, in check mode), in C(ipvsadm -R) format, ending with a newline. Services of other tools are not
+      in it; this is what a role that owns only the listed services saves for its restore at boot.
+  returned: always
+  type: str
+  sample: "-A -t 192.0.2.10:8080 -s wrr\n-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3\n"
 rules:
   description:
     - The table after the task (as it would be, in check mode) in C(ipvsadm -R) format, one line per service and real
@@ -238,8 +268,8 @@ ipvsadm_processes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
-    SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, add_dests_from_params, diff_text, fail_invalid, merge, plan,
-    realserver_spec, service_from_params, service_spec,
+    SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, Table, add_dests_from_params, diff_text, fail_invalid, merge, plan,
+    realserver_spec, removal_violations, service_from_params, service_identity_from_params, service_spec,
 )
 
 
@@ -252,7 +282,9 @@ def build_module():
     argument_spec = dict(
         services=dict(type='list', elements='dict', default=[], options=service_options, **SERVICE_CONSTRAINTS),
         purge=dict(type='bool', default=False),
-        purge_realservers=dict(type='bool', default=True),
+        purge_realservers=dict(type='bool', default=False),
+        max_removed_share=dict(type='float', default=1.0),
+        max_removed_services=dict(type='int'),
     )
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
@@ -263,7 +295,10 @@ def desired_services(entries):
     present, absent, seen = [], [], {}
     for index, entry in enumerate(entries):
         prefix = 'services[%d].' % index
-        svc = service_from_params(entry, prefix)
+        if entry['state'] == 'absent':
+            svc = service_identity_from_params(entry, prefix)
+        else:
+            svc = service_from_params(entry, prefix)
         if svc.key in seen:
             raise IpvsError('%s: %s is already listed as services[%d]' % (prefix.rstrip('.'), svc.label(),
                                                                           seen[svc.key]), 'services')
@@ -281,6 +316,12 @@ def main():
     params = module.params
     try:
         present, absent = desired_services(params['services'])
+        if not 0.0 <= params['max_removed_share'] <= 1.0:
+            raise IpvsError('max_removed_share: %s is not between 0.0 and 1.0' % params['max_removed_share'],
+                            'max_removed_share')
+        if params['max_removed_services'] is not None and params['max_removed_services'] < 0:
+            raise IpvsError('max_removed_services: %d is negative' % params['max_removed_services'],
+                            'max_removed_services')
     except IpvsError as exc:
         fail_invalid(module, exc)
 
@@ -290,10 +331,17 @@ def main():
                    purge_dests=params['purge_realservers'])
     commands = plan(current, target)
     rules = target.rules()
+    managed = Table(target.get(svc.key) for svc in present).rules()
 
+    share = params['max_removed_share']
+    violations = removal_violations(current, target, share if share < 1.0 else None, params['max_removed_services'])
+    if violations:
+        module.fail_json(msg='refusing to change the IPVS table: %s. Nothing was changed. If these removals are '
+                             'intended, raise max_removed_share / max_removed_services.' % '; '.join(violations),
+                         commands=commands, violations=violations)
     if commands and not module.check_mode:
         ipvsadm.apply(current, target, commands)
-    result = dict(changed=bool(commands), commands=commands, rules=diff_text(rules),
+    result = dict(changed=bool(commands), commands=commands, rules=diff_text(rules), managed_rules=diff_text(managed),
                   ipvsadm_processes=ipvsadm.processes)
     if module._diff:
         result['diff'] = dict(before=diff_text(current.rules()), after=diff_text(rules))

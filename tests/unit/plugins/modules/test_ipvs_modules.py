@@ -71,7 +71,7 @@ def test_failed_apply_restores_the_snapshot_and_fails(run_module):
     ])
     assert failed
     assert 'Memory allocation problem' in result['msg']
-    assert 'restored to its state before this task' in result['msg']
+    assert 'restored to its state before the task' in result['msg']
     assert calls[2] == ([IPVSADM, '-R'], '-D -t 192.0.2.10:8080\n' + READ)
 
 
@@ -83,7 +83,7 @@ def test_failed_restore_is_reported(run_module):
         (0, listing(half, 'TCP  192.0.2.10:8080 rr\n'), 'Device or resource busy\n'),
     ])
     assert failed
-    assert 'RESTORING THE PREVIOUS TABLE FAILED' in result['msg']
+    assert 'RESTORING THE PREVIOUS STATE FAILED' in result['msg']
 
 
 def test_parse_error_in_apply_rereads_the_table(run_module):
@@ -161,8 +161,9 @@ def test_realserver_absent_of_missing_service_is_unchanged(run_module):
 
 def test_table_purge_replaces_everything_in_one_process(run_module):
     extra = '-A -u 192.0.2.20:53 -s rr\n'
-    args = dict(purge=True, services=[dict(virtual_address='192.0.2.10', virtual_port=8080, scheduler='rr',
-                                           realservers=[dict(address='198.51.100.11', weight=3)])])
+    args = dict(purge=True, purge_realservers=True,
+                services=[dict(virtual_address='192.0.2.10', virtual_port=8080, scheduler='rr',
+                               realservers=[dict(address='198.51.100.11', weight=3)])])
     result, failed, calls = run_module(ipvs_table, args, [
         (0, listing(WEB_RULES + extra, WEB_THRESHOLDS + 'UDP  192.0.2.20:53 rr\n'), ''),
         (0, listing('-A -t 192.0.2.10:8080 -s rr\n-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3\n',
@@ -205,3 +206,133 @@ def test_info_with_stats(run_module):
     svc = result['services'][0]
     assert svc['stats']['in_packets'] == 18 and svc['stats']['out_packets'] == 0
     assert [rs['stats']['connections'] for rs in svc['realservers']] == [2, 1]
+
+
+def test_table_keeps_unlisted_real_servers_by_default(run_module):
+    args = dict(services=[dict(virtual_address='192.0.2.10', virtual_port=8080, scheduler='rr',
+                               realservers=[dict(address='198.51.100.11', weight=3)])])
+    result, failed, calls = run_module(ipvs_table, args, [
+        (0, listing(WEB_RULES, WEB_THRESHOLDS), ''),
+        (0, listing(WEB_RULES.replace('198.51.100.11:8080 -g -w 1', '198.51.100.11:8080 -g -w 3'), WEB_THRESHOLDS),
+         ''),
+    ])
+    assert not failed
+    assert result['commands'] == ['-e -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3']
+
+
+def test_table_absent_needs_only_the_identity(run_module):
+    # A port-0 service needs persistence_timeout to be created, not to be deleted.
+    port0 = '-A -t 192.0.2.10:0 -s rr -p 300\n'
+    args = dict(services=[dict(virtual_address='192.0.2.10', virtual_port=0, state='absent')])
+    result, failed, calls = run_module(ipvs_table, args, [
+        (0, listing(port0, 'TCP  192.0.2.10:0 rr persistent 300\n'), ''),
+        (0, listing(), ''),
+    ])
+    assert not failed and result['commands'] == ['-D -t 192.0.2.10:0']
+    assert result['managed_rules'] == ''
+
+
+def test_service_absent_needs_only_the_identity(run_module):
+    args = dict(virtual_address='192.0.2.10', virtual_port=0, scheduler='rr', state='absent')
+    result, failed, calls = run_module(ipvs_service, args, [(0, listing(), '')])
+    assert not failed and not result['changed']
+
+
+OTHER_RULES = '-A -u 192.0.2.20:53 -s rr\n-a -u 192.0.2.20:53 -r 198.51.100.13:53 -g -w 1\n'
+OTHER_THRESHOLDS = 'UDP  192.0.2.20:53 rr\n  -> 198.51.100.13:53          0          0          0          0\n'
+
+
+def test_table_managed_rules_hold_only_the_listed_services(run_module):
+    args = dict(services=[WEB])
+    result, failed, calls = run_module(ipvs_table, args, [
+        (0, listing(WEB_RULES + OTHER_RULES, WEB_THRESHOLDS + OTHER_THRESHOLDS), '')])
+    assert not failed and not result['changed']
+    assert result['managed_rules'] == WEB_RULES
+    assert result['rules'] == WEB_RULES + OTHER_RULES
+
+
+@pytest.mark.parametrize('share, services, current, message', [
+    # Two of three real servers of a pool would go: over one half.
+    (0.5, [dict(WEB, realservers=[dict(address='198.51.100.11')], scheduler='rr')],
+     WEB_RULES + '-a -t 192.0.2.10:8080 -r 198.51.100.14:8080 -g -w 1\n',
+     'it would remove 2 of the 3 real servers of tcp 192.0.2.10:8080 (at most 50% allowed): '
+     '198.51.100.12:8080, 198.51.100.14:8080'),
+    # Two whole services at once.
+    (1.0, [dict(virtual_address='192.0.2.10', virtual_port=8080, state='absent'),
+           dict(protocol='udp', virtual_address='192.0.2.20', virtual_port=53, state='absent')],
+     WEB_RULES + OTHER_RULES,
+     'it would remove 2 services (at most 1 allowed): tcp 192.0.2.10:8080, udp 192.0.2.20:53'),
+])
+def test_table_refuses_mass_removal_before_changing_anything(run_module, share, services, current, message):
+    args = dict(services=services, purge_realservers=True, max_removed_share=share, max_removed_services=1)
+    result, failed, calls = run_module(ipvs_table, args, [(0, listing(current, _thresholds_for(current)), '')])
+    assert failed, result
+    assert message in result['msg']
+    assert 'Nothing was changed' in result['msg']
+    assert len(calls) == 1  # the read; nothing applied
+
+
+def test_table_removal_within_the_limits_goes_ahead(run_module):
+    # One of two is one half: not more than the limit.
+    args = dict(services=[dict(WEB, realservers=[dict(address='198.51.100.11')])], purge_realservers=True,
+                max_removed_share=0.5, max_removed_services=0)
+    after = WEB_RULES.replace('-a -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 1\n', '')
+    result, failed, calls = run_module(ipvs_table, args, [
+        (0, listing(WEB_RULES, WEB_THRESHOLDS), ''),
+        (0, listing(after, _thresholds_for(after)), ''),
+    ])
+    assert not failed and result['commands'] == ['-d -t 192.0.2.10:8080 -r 198.51.100.12:8080']
+
+
+@pytest.mark.parametrize('args, option', [
+    (dict(max_removed_share=1.5), 'max_removed_share'),
+    (dict(max_removed_services=-1), 'max_removed_services'),
+])
+def test_table_guard_options_are_validated(run_module, args, option):
+    result, failed, calls = run_module(ipvs_table, dict(args, services=[WEB]), [])
+    assert failed and calls == [] and result['option'] == option
+
+
+def test_verify_and_undo_leave_other_tools_changes_alone(run_module):
+    # While the task added 198.51.100.12, another tool added the udp service and a real server to the web service.
+    # The kernel refused ours: the undo must not touch theirs, and the task must not call theirs unexpected.
+    one = '-A -t 192.0.2.10:8080 -s rr\n-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 1\n'
+    theirs = one + '-a -t 192.0.2.10:8080 -r 198.51.100.19:8080 -g -w 1\n' + OTHER_RULES
+    result, failed, calls = run_module(ipvs_service, WEB, [
+        (0, listing(one, _thresholds_for(one)), ''),
+        (0, listing(theirs, _thresholds_for(theirs)), 'Memory allocation problem\n'),
+    ])
+    assert failed
+    assert result['unexpected'] == ['-a -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 1']
+    # Nothing of ours got in, so there is nothing to undo: no third process.
+    assert len(calls) == 2
+    assert 'restored to its state before the task' in result['msg']
+
+
+def test_undo_removes_only_what_the_task_added(run_module):
+    # The task adds two real servers; the kernel takes one, refuses the other. Another tool added .19 meanwhile.
+    one = '-A -t 192.0.2.10:8080 -s rr\n'
+    args = dict(WEB)
+    got = one + ('-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 1\n'
+                 '-a -t 192.0.2.10:8080 -r 198.51.100.19:8080 -g -w 1\n')
+    result, failed, calls = run_module(ipvs_service, args, [
+        (0, listing(one, _thresholds_for(one)), ''),
+        (0, listing(got, _thresholds_for(got)), 'Memory allocation problem\n'),
+        (0, listing(one + '-a -t 192.0.2.10:8080 -r 198.51.100.19:8080 -g -w 1\n',
+                    _thresholds_for(one + '-a -t 192.0.2.10:8080 -r 198.51.100.19:8080 -g -w 1\n')), ''),
+    ])
+    assert failed
+    assert calls[2] == ([IPVSADM, '-R'], '-d -t 192.0.2.10:8080 -r 198.51.100.11:8080\n' + READ)
+
+
+def _thresholds_for(rules):
+    """The -L -n --thresholds listing of a rules text (no thresholds, no connections)."""
+    lines = []
+    kinds = {'-t': 'TCP', '-u': 'UDP'}
+    for line in rules.splitlines():
+        tokens = line.split()
+        if tokens[0] == '-A':
+            lines.append('%s  %s %s' % (kinds[tokens[1]], tokens[2], tokens[4]))
+        else:
+            lines.append('  -> %s          0          0          0          0' % tokens[4])
+    return ''.join(line + '\n' for line in lines)
