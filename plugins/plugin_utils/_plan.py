@@ -394,6 +394,10 @@ def realserver_plan(host, groups, hostvars, director_group='lvs_directors'):
         if isinstance(services, (str, bytes, Mapping)) or not isinstance(services, (list, tuple)):
             problems.append('director %s: director_services must be a list, got %r' % (director, services))
             continue
+        if not services:
+            problems.append('director %s: director_services is empty; refusing to derive no VIPs from it, which would '
+                            'remove the VIPs of this real server (remove services with state: absent)' % director)
+            continue
         read.append(director)
         planner = Planner(groups, hostvars, dvars.get('director_realserver_group') or DEFAULT_REALSERVER_GROUP)
         if me is None:

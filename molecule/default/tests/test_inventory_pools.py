@@ -45,7 +45,7 @@ PLAYBOOK = textwrap.dedent(
             public: true
         - name: Record
           ansible.builtin.copy:
-            content: "{{ realserver_vips | to_json }}"
+            content: "{{ _realserver_vips | to_json }}"
             dest: "{{ out_dir }}/vips-{{ inventory_hostname }}.json"
             mode: "0644"
 
@@ -161,19 +161,19 @@ def test_the_directors_own_address_as_vip_is_not_placed(tmp_path):
         (
             {"r1": "10.1.0.21"},
             [{"virtual_address": "10.1.0.100", "virtual_port": 80, "realservers": [{"host": "r1", "port": 8080}]}],
-            "direct routing cannot remap ports",
+            "direct-routing forwarding cannot remap ports",
         ),
         (
             {"r1": "10.1.0.21"},
             [{"virtual_address": "10.1.0.21", "virtual_port": 80, "realservers": ["r1"]}],
             # The real-server play stops the run first, with its own message.
-            "its address 10.1.0.21 is also a VIP",
+            "the address 10.1.0.21 of r1 is also a VIP",
         ),
         (
             {"r1": "10.1.0.21"},
             [{"virtual_address": "10.1.0.100", "virtual_port": 80,
               "realservers": ["r1", {"address": "10.1.0.100", "mac": "02:00:00:00:00:64"}]}],
-            "VIP 10.1.0.100 is also a real server address",
+            "VIP 10.1.0.100 is also the address of real server 10.1.0.100",
         ),
     ],
     ids=["other-segment", "port-remap", "vip-is-a-real-server", "vip-is-a-listed-address"],
@@ -183,3 +183,31 @@ def test_impossible_topologies_are_rejected(tmp_path, realservers, services, mes
     assert rc != 0
     assert plan is None
     assert message in out, out
+
+
+@pytest.mark.parametrize(
+    "services, message",
+    [
+        ([dict(SERVICES[0], realserver_group="lvs_realsevers")],
+         "realserver_group 'lvs_realsevers' is not a group of the inventory"),
+        ([dict(SERVICES[0], realservers=["r1", "rr2"])], "'rr2' is neither a host of the inventory nor an IP address"),
+        ([dict(SERVICES[0], schedular="rr")], "unknown key schedular"),
+        ([], "director_services is empty"),
+    ],
+    ids=["misspelt-group", "misspelt-host", "misspelt-key", "no-services"],
+)
+def test_a_typo_fails_before_anything_is_derived(tmp_path, services, message):
+    rc, out, plan, vips = run(tmp_path, {"r1": "10.1.0.21", "r2": "10.1.0.22"}, services=services)
+    assert rc != 0
+    assert plan is None and vips == {}
+    assert message in out, out
+    assert "Nothing was changed" in out
+
+
+def test_absent_service_places_no_vip_anywhere(tmp_path):
+    services = [SERVICES[0], {"virtual_address": "10.1.0.101", "virtual_port": 80, "state": "absent"}]
+    rc, out, plan, vips = run(tmp_path, {"r1": "10.1.0.21"}, services=services)
+    assert rc == 0, out
+    assert plan["vips"] == ["10.1.0.100"]
+    assert plan["services"][1] == {"virtual_address": "10.1.0.101", "virtual_port": 80, "state": "absent"}
+    assert vips == {"r1": ["10.1.0.100"]}

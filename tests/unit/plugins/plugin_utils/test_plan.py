@@ -299,7 +299,8 @@ def test_ten_thousand_members_are_resolved_once_each():
 
     counting = Counting(hostvars)
     wide = dict(DIRECTOR_FACTS, eth0={'ipv4': {'address': '10.1.0.10', 'prefix': '16'}})
-    result = plan([WEB, dict(WEB, virtual_port=443)], groups, counting, facts=wide)
+    far = dict(WEB, virtual_address='10.9.0.100')
+    result = plan([far, dict(far, virtual_port=443)], groups, counting, facts=wide)
     assert result['problems'] == []
     assert len(result['services'][0]['realservers']) == len(result['services'][1]['realservers']) == 10000
     assert Counting.reads == 10000  # each host's variables read once, for both services
@@ -339,7 +340,8 @@ def test_several_directors_share_vips_without_duplicates():
     ({'d1': {'director_services': [dict(WEB, virtual_address='10.1.0.21')]}},
      'the address 10.1.0.21 of r1 is also a VIP of a service whose pool holds it'),
     ({'d1': {'director_services': [dict(WEB, schedular='rr')]}}, 'director d1: director_services[0]: unknown key'),
-], ids=['invisible', 'misspelt-group', 'unknown-name', 'own-address', 'unknown-key'])
+    ({'d1': {'director_services': []}}, 'director d1: director_services is empty'),
+], ids=['invisible', 'misspelt-group', 'unknown-name', 'own-address', 'unknown-key', 'empty'])
 def test_real_server_problems(directors, message):
     result = rs_plan('r1', directors=directors)
     assert any(message in p for p in result['problems']), result['problems']
