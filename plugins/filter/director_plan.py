@@ -16,8 +16,8 @@ author:
 description:
   - Turns C(director_services) into what the M(lvs.dr.director) role applies on one director, on the controller, before
     anything on the host changes. This is the role's planner; it is usable on its own.
-  - A pool is an explicit O(_input[].realservers) list (inventory host names, addresses, or dicts with C(host) or
-    C(address) and destination options), or the hosts of O(_input[].realserver_group) (default O(realserver_group)).
+  - A pool is an explicit C(realservers) list (inventory host names, addresses, or dicts with C(host) or
+    C(address) and destination options), or the hosts of C(realserver_group) (default O(realserver_group)).
   - A pool member's weight is, first found, the C(weight) of its list item, the host's C(realserver_weight), the
     service's C(realserver_weight), then V(1). Its address is the item's C(address), the host's C(realserver_address),
     then its default IPv4 address from the gathered facts. Its MAC is the item's C(mac), the host's C(realserver_mac),
@@ -89,8 +89,8 @@ _value:
   contains:
     services:
       description:
-        - Input for O(lvs.dr.ipvs_table#module:services): present services with their C(realservers), absent services by
-          identity with C(state=absent).
+        - "Input for O(lvs.dr.ipvs_table#module:services): present services with their C(realservers), absent services
+          by identity with C(state=absent)."
       type: list
       elements: dict
     vips:

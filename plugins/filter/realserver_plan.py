@@ -19,7 +19,7 @@ description:
     pool resolution as P(lvs.dr.director_plan#filter). This is the planner of the M(lvs.dr.realserver) role.
   - Pools the directors could not build (an unknown group, an empty pool, an unknown host name) are problems here too,
     and so is a director whose C(director_services) are not visible in C(hostvars) (for example defined as play
-    variables): the real server would otherwise remove VIPs that it still serves.
+    variables), because the real server would otherwise remove VIPs that it still serves.
 options:
   _input:
     description: The inventory host name of the real server (C(inventory_hostname)).
