@@ -260,8 +260,8 @@ def test_non_route_members_skip_segment_and_arp():
                                           {'address': '10.7.0.2', 'forwarding_method': 'masq', 'port': 80}])])
     assert result['problems'] == []
     assert result['arp'] == []
-    assert result['services'][0]['realservers'][1] == {'address': '10.7.0.2', 'weight': 1, 'port': 80,
-                                                      'forwarding_method': 'masq'}
+    assert result['services'][0]['realservers'][1] == {
+        'address': '10.7.0.2', 'weight': 1, 'port': 80, 'forwarding_method': 'masq'}
 
 
 def test_missing_facts_name_the_hosts_to_gather():
