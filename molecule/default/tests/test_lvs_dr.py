@@ -5,6 +5,8 @@ so it honours DOCKER_HOST like molecule does. The tests run in file order; the r
 test restarts every container and comes last.
 """
 
+import json
+import os
 import re
 import subprocess
 import time
@@ -175,6 +177,101 @@ def test_partial_restore_fails_loudly_and_keeps_the_table():
     assert "holds all 3 rules" in director.check_output("journalctl -u ipvsadm.service --no-pager -n 20")
 
 
+# ------------------------------------------------------------------------------------------------------------------
+# Day-2 runs of lvs.dr.site against the live topology, with variables overridden as a user would edit the inventory.
+
+FOREIGN = "-A -t %s:9999 -s rr" % VIP  # a service another tool adds: lvs.dr must leave it alone
+VIP2 = "192.168.88.101"
+WEB = {"virtual_address": VIP, "virtual_port": PORT, "protocol": "tcp", "scheduler": "wrr"}
+EXTRA = {"virtual_address": VIP2, "virtual_port": 8081, "scheduler": "rr"}
+
+
+def site(services, *extra):
+    """Run lvs.dr.site against the molecule inventory with director_services overridden; return (rc, output)."""
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    overrides = json.dumps({"director_services": services})
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", os.path.dirname(inventory), "lvs.dr.site", "-e", overrides] + list(extra),
+        capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def add_foreign_service():
+    director = node(DIRECTOR)
+    if FOREIGN not in director.check_output("ipvsadm -Sn"):
+        director.check_output("ipvsadm -A -t %s:9999 -s rr", VIP)
+
+
+def snapshot():
+    """What a failed run must leave exactly as it was: tables, rules file, VIPs, ARP pins."""
+    director = node(DIRECTOR)
+    state = {
+        "table": director.check_output("ipvsadm -Sn"),
+        "rules": director.file("/etc/ipvsadm.rules").content_string,
+        "director_addresses": director.check_output("ip -4 -o address show dev eth0"),
+        "neigh": director.check_output("ip -4 neigh show nud permanent"),
+    }
+    for name in REALSERVERS:
+        state[name] = node(name).check_output("ip -o address show dev lo")
+    return state
+
+
+@pytest.mark.parametrize("services, message", [
+    ([dict(WEB, realserver_group="lvs_realsevers")], "realserver_group 'lvs_realsevers' is not a group of the inventory"),
+    ([dict(WEB, realservers=[{"address": "192.168.88.23", "mac": "02:42:c0:a8:58:17"}])],
+     "it would remove 2 of the 2 real servers of tcp %s" % SERVICE),
+    ([dict(WEB, state="absent"), dict(EXTRA, state="absent"),
+      {"virtual_address": VIP, "virtual_port": 9999, "state": "absent"}],
+     "it would remove 2 services (at most 1 allowed)"),
+], ids=["misspelt-group", "pool-emptied", "two-services"])
+def test_a_dangerous_run_fails_and_changes_nothing(services, message):
+    add_foreign_service()
+    before = snapshot()
+    rc, out = site(services)
+    assert rc != 0, out
+    assert message in out, out
+    assert "Nothing was changed" in out, out
+    assert snapshot() == before
+    assert_spread(fetch())
+
+
+def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
+    director = node(DIRECTOR)
+    add_foreign_service()
+    neigh_before = director.check_output("ip -4 neigh show nud permanent")
+
+    rc, out = site([WEB, EXTRA])
+    assert rc == 0, out
+    table = director.check_output("ipvsadm -Sn")
+    assert "-A -t %s:8081 -s rr" % VIP2 in table
+    assert FOREIGN in table  # not purged
+    rules = director.file("/etc/ipvsadm.rules").content_string
+    assert "-A -t %s:8081 -s rr" % VIP2 in rules
+    assert ":9999" not in rules  # not ours: never saved, so never restored by us
+    assert "%s/32" % VIP2 in director.check_output("ip -4 -o address show dev eth0")
+    for name in REALSERVERS:
+        assert "%s/32" % VIP2 in node(name).check_output("ip -4 -o address show dev lo")
+    assert_spread(fetch())
+
+    rc, out = site([WEB, dict(EXTRA, state="absent")])
+    assert rc == 0, out
+    table = director.check_output("ipvsadm -Sn")
+    assert ":8081" not in table
+    assert FOREIGN in table
+    assert "-A -t %s -s wrr" % SERVICE in table
+    rules = director.file("/etc/ipvsadm.rules").content_string
+    assert ":8081" not in rules and "-A -t %s -s wrr" % SERVICE in rules
+    addresses = director.check_output("ip -4 -o address show dev eth0")
+    assert VIP2 not in addresses and "%s/32" % VIP in addresses
+    for name in REALSERVERS:
+        lo = node(name).check_output("ip -4 -o address show dev lo")
+        assert VIP2 not in lo and "%s/32" % VIP in lo
+    # Both real servers are still in the remaining pool: their pins stay.
+    assert director.check_output("ip -4 neigh show nud permanent") == neigh_before
+    assert_spread(fetch())
+
+
 def _docker(*args):
     return subprocess.run(("docker",) + args, capture_output=True, text=True, check=True).stdout
 
@@ -202,8 +299,10 @@ def test_topology_survives_a_reboot():
         if time.time() > deadline:
             pytest.fail("the topology did not come back within %d s of restarting the containers" % BOOT_TIMEOUT)
         time.sleep(5)
-    # The table was rebuilt from scratch in the new network namespace, without Ansible.
+    # The table was rebuilt from scratch in the new network namespace, without Ansible, and holds only
+    # lvs.dr's services: the one another tool added before the restart is not restored by lvs.dr.
     assert service_stats()["conns"] == 0
+    assert ":9999" not in node(DIRECTOR).check_output("ipvsadm -Sn")
     assert_spread(fetch())
     after = settled_stats(REQUESTS)
     assert after["conns"] == REQUESTS
