@@ -17,7 +17,8 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.lvs.dr.plugins.module_utils import _iproute, _sysctl
+from ansible_collections.lvs.dr.plugins.module_utils import _iproute, _sysctl, _vips
+from ansible_collections.lvs.dr.plugins.modules import director_vips
 from ansible_collections.lvs.dr.plugins.modules import lvs_dr_realserver as rs
 from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json
 
@@ -39,7 +40,7 @@ ARP = {
     (['2001:db8::10/128'], ['2001:db8::10/128']),
 ])
 def test_normalize_vips(values, expected):
-    assert rs.normalize_vips(values) == expected
+    assert _vips.normalize_vips(values) == expected
 
 
 @pytest.mark.parametrize('values, message', [
@@ -52,7 +53,7 @@ def test_normalize_vips(values, expected):
 ])
 def test_normalize_vips_rejects(values, message):
     with pytest.raises(ValueError, match=message.replace('(', r'\(').replace(')', r'\)').replace('[', r'\[').replace(']', r'\]')):
-        rs.normalize_vips(values)
+        _vips.normalize_vips(values)
 
 
 def params(**kwargs):
@@ -67,7 +68,7 @@ def params(**kwargs):
     ({'interface': 'dummy0'}, 'dummy0:lvs'),
 ])
 def test_validate_label(kwargs, label):
-    assert rs.validate(params(**kwargs))[1] == label
+    assert _vips.validate(params(**kwargs))[1] == label
 
 
 @pytest.mark.parametrize('kwargs, option', [
@@ -84,16 +85,16 @@ def test_validate_label(kwargs, label):
 ])
 def test_validate_rejects(kwargs, option):
     with pytest.raises(ValueError) as exc:
-        rs.validate(params(**kwargs))
+        _vips.validate(params(**kwargs))
     assert str(exc.value).startswith(option)
 
 
 def test_desired_sysctls_loose_default():
-    assert rs.desired_sysctls('lo', [], 'loose') == dict(ARP, **{'net/ipv4/conf/all/rp_filter': '2'})
+    assert _vips.desired_sysctls('lo', [], 'loose') == dict(ARP, **{'net/ipv4/conf/all/rp_filter': '2'})
 
 
 def test_desired_sysctls_off_and_named_interfaces():
-    values = rs.desired_sysctls('lo', ['eth0', 'eth0.100', 'lo'], 'off')
+    values = _vips.desired_sysctls('lo', ['eth0', 'eth0.100', 'lo'], 'off')
     assert list(values) == [
         'net/ipv4/conf/all/arp_ignore', 'net/ipv4/conf/all/arp_announce',
         'net/ipv4/conf/lo/arp_ignore', 'net/ipv4/conf/lo/arp_announce',
@@ -106,18 +107,18 @@ def test_desired_sysctls_off_and_named_interfaces():
 
 
 def test_desired_sysctls_unchanged():
-    assert rs.desired_sysctls('lo', [], 'unchanged') == ARP
+    assert _vips.desired_sysctls('lo', [], 'unchanged') == ARP
 
 
 def test_sysctl_conf_content_is_parsable_and_headed():
-    text = rs.sysctl_conf_content('web', rs.desired_sysctls('lo', ['eth0.100'], 'loose'))
+    text = _vips.sysctl_conf_content('web', _vips.desired_sysctls('lo', ['eth0.100'], 'loose'))
     assert text.startswith('# Ansible managed')
-    assert _sysctl.parse_conf(text) == rs.desired_sysctls('lo', ['eth0.100'], 'loose')
+    assert _sysctl.parse_conf(text) == _vips.desired_sysctls('lo', ['eth0.100'], 'loose')
     assert 'net/ipv4/conf/eth0.100/arp_ignore = 1\n' in text
 
 
 def test_unit_content_exec_lines():
-    text = rs.unit_content('web', [[IP, '-4', 'addr', 'replace', '192.0.2.10/32', 'dev', 'lo', 'label', 'lo:lvs']],
+    text = _vips.unit_content('web', [[IP, '-4', 'addr', 'replace', '192.0.2.10/32', 'dev', 'lo', 'label', 'lo:lvs']],
                            '/usr/lib/systemd/systemd-sysctl', '/etc/sysctl.d/90-lvs-dr-web.conf')
     exec_lines = [line for line in text.splitlines() if line.startswith('ExecStart=')]
     assert exec_lines == ['ExecStart=/usr/lib/systemd/systemd-sysctl /etc/sysctl.d/90-lvs-dr-web.conf',
@@ -131,7 +132,7 @@ ZERO = dict((k, '0') for k in dict(ARP, **{'net/ipv4/conf/all/rp_filter': '0'}))
 
 
 def instance(vips=('192.0.2.10/32',), rp='loose', arp=()):
-    return {'interface': 'lo', 'label': 'lo:lvs', 'vips': list(vips), 'sysctl': rs.desired_sysctls('lo', list(arp), rp)}
+    return {'interface': 'lo', 'label': 'lo:lvs', 'vips': list(vips), 'sysctl': _vips.desired_sysctls('lo', list(arp), rp)}
 
 
 def apply(live_sysctl, live_addresses, actions):
@@ -139,13 +140,13 @@ def apply(live_sysctl, live_addresses, actions):
         if action[0] == 'sysctl':
             live_sysctl[action[1]] = action[2]
         elif action[0] == 'addr_add':
-            live_addresses.add(rs.address_key(action[1], action[2]))
+            live_addresses.add(_vips.address_key(action[1], action[2]))
         else:
-            live_addresses.discard(rs.address_key(action[1], action[2]))
+            live_addresses.discard(_vips.address_key(action[1], action[2]))
 
 
 def test_plan_present_orders_arp_sysctls_before_the_vip():
-    added, final, actions = rs.plan(rs.empty_state(), 'web', instance(), dict(ZERO), set())
+    added, final, actions = _vips.plan(_vips.empty_state(), 'web', instance(), dict(ZERO), set())
     assert actions[-1] == ('addr_add', 'lo', '192.0.2.10/32', 'lo:lvs')
     assert [a[1] for a in actions[:-1]] == list(instance()['sysctl'])
     assert final['sysctl']['net/ipv4/conf/all/arp_ignore'] == {'original': '0', 'owners': ['web']}
@@ -157,26 +158,26 @@ def test_plan_present_then_absent_restores_exactly():
     live = dict(ZERO, **{'net/ipv4/conf/lo/arp_announce': '1'})
     before = dict(live)
     addresses = {'lo 127.0.0.1/8'}
-    dummy, state, actions = rs.plan(rs.empty_state(), 'web', instance(), live, addresses)
+    dummy, state, actions = _vips.plan(_vips.empty_state(), 'web', instance(), live, addresses)
     apply(live, addresses, actions)
     # idempotent
-    dummy, state2, actions = rs.plan(state, 'web', instance(), live, addresses)
+    dummy, state2, actions = _vips.plan(state, 'web', instance(), live, addresses)
     assert actions == [] and state2 == state
     # absent: VIP removed first, then sysctls restored to their previous (not default) values
-    added, final, actions = rs.plan(state, 'web', None, live, addresses)
+    added, final, actions = _vips.plan(state, 'web', None, live, addresses)
     assert actions[0] == ('addr_del', 'lo', '192.0.2.10/32')
     apply(live, addresses, actions)
     assert live == before and addresses == {'lo 127.0.0.1/8'}
-    assert final == rs.empty_state()
+    assert final == _vips.empty_state()
 
 
 def test_plan_preexisting_vip_is_kept_on_absent():
     live = dict(ZERO)
     addresses = {'lo 192.0.2.10/32'}
-    dummy, state, actions = rs.plan(rs.empty_state(), 'web', instance(), live, addresses)
+    dummy, state, actions = _vips.plan(_vips.empty_state(), 'web', instance(), live, addresses)
     assert not [a for a in actions if a[0] != 'sysctl']
     apply(live, addresses, actions)
-    dummy, final, actions = rs.plan(state, 'web', None, live, addresses)
+    dummy, final, actions = _vips.plan(state, 'web', None, live, addresses)
     assert not [a for a in actions if a[0] != 'sysctl']
     apply(live, addresses, actions)
     assert addresses == {'lo 192.0.2.10/32'}
@@ -184,9 +185,9 @@ def test_plan_preexisting_vip_is_kept_on_absent():
 
 def test_plan_dropped_vip_is_removed_and_new_one_added():
     live, addresses = dict(ZERO), set()
-    dummy, state, actions = rs.plan(rs.empty_state(), 'web', instance(['192.0.2.10/32', '192.0.2.11/32']), live, addresses)
+    dummy, state, actions = _vips.plan(_vips.empty_state(), 'web', instance(['192.0.2.10/32', '192.0.2.11/32']), live, addresses)
     apply(live, addresses, actions)
-    dummy, state, actions = rs.plan(state, 'web', instance(['192.0.2.11/32', '2001:db8::10/128']), live, addresses)
+    dummy, state, actions = _vips.plan(state, 'web', instance(['192.0.2.11/32', '2001:db8::10/128']), live, addresses)
     assert [a for a in actions if a[0] != 'sysctl'] == [('addr_del', 'lo', '192.0.2.10/32'),
                                                         ('addr_add', 'lo', '2001:db8::10/128', 'lo:lvs')]
     assert sorted(state['addresses']) == ['lo 192.0.2.11/32', 'lo 2001:db8::10/128']
@@ -194,35 +195,35 @@ def test_plan_dropped_vip_is_removed_and_new_one_added():
 
 def test_plan_two_instances_share_sysctls_and_vips():
     live, addresses = dict(ZERO), set()
-    dummy, state, actions = rs.plan(rs.empty_state(), 'a', instance(), live, addresses)
+    dummy, state, actions = _vips.plan(_vips.empty_state(), 'a', instance(), live, addresses)
     apply(live, addresses, actions)
-    dummy, state, actions = rs.plan(state, 'b', instance(['192.0.2.10/32', '192.0.2.20/32']), live, addresses)
+    dummy, state, actions = _vips.plan(state, 'b', instance(['192.0.2.10/32', '192.0.2.20/32']), live, addresses)
     apply(live, addresses, actions)
     assert actions == [('addr_add', 'lo', '192.0.2.20/32', 'lo:lvs')]
     assert state['sysctl']['net/ipv4/conf/all/arp_ignore'] == {'original': '0', 'owners': ['a', 'b']}
     # a goes: nothing it shares with b changes
-    dummy, state, actions = rs.plan(state, 'a', None, live, addresses)
+    dummy, state, actions = _vips.plan(state, 'a', None, live, addresses)
     assert actions == []
     # b goes: everything returns to the values before a
-    dummy, state, actions = rs.plan(state, 'b', None, live, addresses)
+    dummy, state, actions = _vips.plan(state, 'b', None, live, addresses)
     apply(live, addresses, actions)
-    assert live == ZERO and addresses == set() and state == rs.empty_state()
+    assert live == ZERO and addresses == set() and state == _vips.empty_state()
 
 
 def test_plan_shared_key_with_different_values_goes_to_remaining_owner():
     live, addresses = dict(ZERO), set()
-    dummy, state, actions = rs.plan(rs.empty_state(), 'a', instance(rp='off'), live, addresses)
+    dummy, state, actions = _vips.plan(_vips.empty_state(), 'a', instance(rp='off'), live, addresses)
     apply(live, addresses, actions)
-    dummy, state, actions = rs.plan(state, 'b', instance(rp='loose'), live, addresses)
+    dummy, state, actions = _vips.plan(state, 'b', instance(rp='loose'), live, addresses)
     apply(live, addresses, actions)
     assert live['net/ipv4/conf/all/rp_filter'] == '2'
-    dummy, state, actions = rs.plan(state, 'b', None, live, addresses)
+    dummy, state, actions = _vips.plan(state, 'b', None, live, addresses)
     assert ('sysctl', 'net/ipv4/conf/all/rp_filter', '0') in actions
 
 
 def test_plan_absent_without_record_does_nothing():
-    added, final, actions = rs.plan(rs.empty_state(), 'web', None, {}, {'lo 192.0.2.10/32'})
-    assert actions == [] and final == rs.empty_state()
+    added, final, actions = _vips.plan(_vips.empty_state(), 'web', None, {}, {'lo 192.0.2.10/32'})
+    assert actions == [] and final == _vips.empty_state()
 
 
 # ------------------------------------------------------------------------ whole module
@@ -242,11 +243,11 @@ def host(tmp_path, monkeypatch, mocker):
         (tmp_path / d).mkdir()
     monkeypatch.setattr(_iproute, 'SYS_CLASS_NET', str(net))
     monkeypatch.setattr(_sysctl, 'PROC_SYS', str(proc))
-    monkeypatch.setattr(rs, 'SYSTEMD_UNIT_DIR', str(tmp_path / 'units'))
-    monkeypatch.setattr(rs, 'SYSCTL_DIR', str(tmp_path / 'sysctl.d'))
-    monkeypatch.setattr(rs, 'STATE_PATH', str(tmp_path / 'lib' / 'lvs-dr' / 'realserver-state.json'))
-    monkeypatch.setattr(rs, 'SYSTEMD_SYSCTL_CANDIDATES', ('/usr/lib/systemd/systemd-sysctl',))
-    monkeypatch.setattr(rs.os.path, 'exists', lambda p, _real=rs.os.path.exists: p == '/usr/lib/systemd/systemd-sysctl' or _real(p))
+    monkeypatch.setattr(_vips, 'SYSTEMD_UNIT_DIR', str(tmp_path / 'units'))
+    monkeypatch.setattr(_vips, 'SYSCTL_DIR', str(tmp_path / 'sysctl.d'))
+    monkeypatch.setattr(_vips, 'STATE_DIR', str(tmp_path / 'lib' / 'lvs-dr'))
+    monkeypatch.setattr(_vips, 'SYSTEMD_SYSCTL_CANDIDATES', ('/usr/lib/systemd/systemd-sysctl',))
+    monkeypatch.setattr(_vips.os.path, 'exists', lambda p, _real=_vips.os.path.exists: p == '/usr/lib/systemd/systemd-sysctl' or _real(p))
 
     class Host(object):
         addresses = {'lo': ['127.0.0.1/8']}
@@ -256,7 +257,7 @@ def host(tmp_path, monkeypatch, mocker):
         def sysctl(self, key):
             return _sysctl.read_value(key)
 
-        def run(self, args, check_mode=False, diff=False):
+        def run(self, args, check_mode=False, diff=False, module=rs):
             self.calls = []
 
             def run_command(module, cmd, **kwargs):
@@ -286,7 +287,7 @@ def host(tmp_path, monkeypatch, mocker):
             mocker.patch.object(basic.AnsibleModule, 'fail_json', fail_json)
             with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)):
                 with pytest.raises(Exit) as exc:
-                    rs.main()
+                    module.main()
             return exc.value.result, exc.value.failed
 
         def changing_calls(self):
@@ -362,3 +363,50 @@ def test_module_bad_input_changes_nothing(host):
 def test_module_present_requires_vips(host):
     result, failed = host.run({'name': 'web'})
     assert failed and 'vips' in result['msg']
+
+
+# ------------------------------------------------------------------------ lvs.dr.director_vips (same code, other profile)
+
+DIRECTOR_UNIT = 'lvs-dr-director-vips-default.service'
+
+
+def test_director_vips_change_one_by_one_and_set_no_sysctl(host):
+    args = {'interface': 'eth0', 'vips': ['192.0.2.100', '192.0.2.101']}
+    result, failed = host.run(args, module=director_vips, diff=True)
+    assert not failed and result['changed']
+    assert host.changing_calls() == [
+        [IP, '-4', 'addr', 'replace', '192.0.2.100/32', 'dev', 'eth0', 'label', 'eth0:lvs'],
+        [IP, '-4', 'addr', 'replace', '192.0.2.101/32', 'dev', 'eth0', 'label', 'eth0:lvs'],
+        [SYSTEMCTL, 'daemon-reload'],
+        [SYSTEMCTL, 'enable', DIRECTOR_UNIT],
+    ]
+    # The director answers ARP for its VIPs: nothing silenced, no sysctl file.
+    assert host.sysctl('net/ipv4/conf/all/arp_ignore') == '0' and host.sysctl('net/ipv4/conf/eth0/arp_announce') == '0'
+    assert not list((host.root / 'sysctl.d').iterdir())
+    assert 'sysctl' not in result
+    unit = (host.root / 'units' / DIRECTOR_UNIT).read_text()
+    assert 'ExecStart=/usr/sbin/ip -4 addr replace 192.0.2.101/32 dev eth0 label eth0:lvs\n' in unit
+    assert 'ExecStop' not in unit and 'Before=ipvsadm.service' in unit
+    assert (host.root / 'lib' / 'lvs-dr' / 'director-state.json').exists()
+
+    # Adding one VIP adds that one; removing one removes that one: no other address is touched.
+    result, failed = host.run(dict(args, vips=['192.0.2.100', '192.0.2.101', '192.0.2.102']), module=director_vips)
+    assert [c for c in host.changing_calls() if c[0] == IP] == [
+        [IP, '-4', 'addr', 'replace', '192.0.2.102/32', 'dev', 'eth0', 'label', 'eth0:lvs']]
+    result, failed = host.run(dict(args, vips=['192.0.2.100', '192.0.2.102']), module=director_vips)
+    assert [c for c in host.changing_calls() if c[0] == IP] == [[IP, '-4', 'addr', 'del', '192.0.2.101/32', 'dev', 'eth0']]
+    assert result['addresses_removed'] == ['192.0.2.101/32']
+    result, failed = host.run(dict(args, vips=['192.0.2.100', '192.0.2.102']), module=director_vips)
+    assert not result['changed'] and host.changing_calls() == []
+
+
+def test_director_vips_leave_foreign_addresses_unless_adopted(host):
+    host.addresses['eth0'] = ['192.0.2.5/24', '192.0.2.100/32', '192.0.2.101/32']
+    args = {'interface': 'eth0', 'vips': ['192.0.2.100']}
+    host.run(args, module=director_vips)
+    host.run(dict(args, vips=['192.0.2.102']), module=director_vips)
+    assert '192.0.2.100/32' in host.addresses['eth0']  # it was there before: not ours to remove
+    host.run(dict(args, vips=['192.0.2.101'], adopt_existing=True), module=director_vips)
+    result, failed = host.run(dict(args, vips=['192.0.2.102']), module=director_vips)
+    assert result['addresses_removed'] == ['192.0.2.101/32']
+    assert host.addresses['eth0'] == ['192.0.2.5/24', '192.0.2.100/32', '192.0.2.102/32']
