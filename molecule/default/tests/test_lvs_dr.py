@@ -236,13 +236,43 @@ def test_a_dangerous_run_fails_and_changes_nothing(services, message):
     assert_spread(fetch())
 
 
+class Load(object):
+    """Requests from the client to the VIP while the cluster changes: every failed one is counted."""
+
+    RESULT = "/tmp/lvs-dr-load.json"
+    STOP = "/tmp/lvs-dr-load.stop"
+
+    def __enter__(self):
+        client = node(CLIENT)
+        client.run("rm -f %s %s", self.RESULT, self.STOP)
+        client.check_output(
+            "systemd-run --unit lvs-dr-load --collect /usr/bin/python3 /usr/local/bin/lvs_dr_load.py "
+            "http://%s/ %s --stop-file %s --max-seconds 900", SERVICE, self.RESULT, self.STOP)
+        return self
+
+    def __exit__(self, *exc):
+        client = node(CLIENT)
+        client.check_output("touch %s", self.STOP)
+        deadline = time.time() + 60
+        while not client.file(self.RESULT).exists:
+            assert time.time() < deadline, "the load generator wrote no result"
+            time.sleep(1)
+        self.result = json.loads(client.file(self.RESULT).content_string)
+        return False
+
+
 def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
     director = node(DIRECTOR)
     add_foreign_service()
     neigh_before = director.check_output("ip -4 neigh show nud permanent")
 
-    rc, out = site([WEB, EXTRA])
+    # A second VIP is added (director and real servers) while a client keeps using the first one.
+    with Load() as adding:
+        rc, out = site([WEB, EXTRA])
     assert rc == 0, out
+    assert adding.result["sent"] >= 200, adding.result
+    assert adding.result["failed"] == 0, adding.result
+    assert set(adding.result["answers"]) == set(REALSERVERS), adding.result
     table = director.check_output("ipvsadm -Sn")
     assert "-A -t %s:8081 -s rr" % VIP2 in table
     assert FOREIGN in table  # not purged
@@ -254,8 +284,12 @@ def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
         assert "%s/32" % VIP2 in node(name).check_output("ip -4 -o address show dev lo")
     assert_spread(fetch())
 
-    rc, out = site([WEB, dict(EXTRA, state="absent")])
+    # ...and removed again, the same client still on the first VIP.
+    with Load() as removing:
+        rc, out = site([WEB, dict(EXTRA, state="absent")])
     assert rc == 0, out
+    assert removing.result["sent"] >= 200, removing.result
+    assert removing.result["failed"] == 0, removing.result
     table = director.check_output("ipvsadm -Sn")
     assert ":8081" not in table
     assert FOREIGN in table

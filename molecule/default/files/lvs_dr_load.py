@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""A bounded HTTP load generator for the lvs.dr lab: counts every failed request.
+
+Usage: lvs_dr_load.py URL RESULT_FILE [--max-requests N] [--max-seconds S] [--stop-file PATH] [--allow CIDR]
+
+Sends one request per new TCP connection (Connection: close), one after another, until the stop file appears, N
+requests were sent or S seconds passed, whichever comes first; then writes a JSON summary to RESULT_FILE:
+{"sent", "ok", "failed", "seconds", "answers": {body: count}, "errors": [first 20 error texts]}.
+It refuses any URL whose host is not an address inside --allow (default 192.168.88.0/24, the molecule network), so
+it can only ever send to the lab. Python 3 standard library only.
+"""
+
+import argparse
+import http.client
+import ipaddress
+import json
+import os
+import sys
+import time
+import urllib.parse
+
+
+def main(argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument('url')
+    parser.add_argument('result')
+    parser.add_argument('--max-requests', type=int, default=100000)
+    parser.add_argument('--max-seconds', type=float, default=600)
+    parser.add_argument('--stop-file')
+    parser.add_argument('--allow', default='192.168.88.0/24')
+    parser.add_argument('--timeout', type=float, default=5)
+    args = parser.parse_args(argv)
+    url = urllib.parse.urlsplit(args.url)
+    host, port = url.hostname, url.port or 80
+    if url.scheme != 'http' or ipaddress.ip_address(host) not in ipaddress.ip_network(args.allow):
+        parser.error('refusing %s: only http:// to an address inside %s' % (args.url, args.allow))
+    sent = ok = 0
+    answers, errors = {}, []
+    start = time.monotonic()
+    while sent < args.max_requests and time.monotonic() - start < args.max_seconds:
+        if args.stop_file and os.path.exists(args.stop_file):
+            break
+        sent += 1
+        try:
+            conn = http.client.HTTPConnection(host, port, timeout=args.timeout)
+            conn.request('GET', url.path or '/', headers={'Connection': 'close'})
+            response = conn.getresponse()
+            body = response.read().decode('utf-8', 'replace').strip()
+            conn.close()
+            if response.status != 200:
+                raise OSError('HTTP %d' % response.status)
+            ok += 1
+            answers[body] = answers.get(body, 0) + 1
+        except (OSError, http.client.HTTPException) as exc:
+            if len(errors) < 20:
+                errors.append('request %d at %.2f s: %s' % (sent, time.monotonic() - start, exc))
+    summary = dict(sent=sent, ok=ok, failed=sent - ok, seconds=round(time.monotonic() - start, 2), answers=answers,
+                   errors=errors)
+    tmp = args.result + '.tmp'
+    with open(tmp, 'w') as handle:
+        json.dump(summary, handle)
+    os.rename(tmp, args.result)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
