@@ -417,5 +417,3 @@ def run_module(module, profile=REALSERVER):
         result['diff'].append({'before_header': unit_path, 'after_header': unit_path,
                                'before': unit_before or '', 'after': unit_after or ''})
     module.exit_json(**result)
-
-

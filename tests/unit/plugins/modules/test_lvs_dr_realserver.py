@@ -119,7 +119,7 @@ def test_sysctl_conf_content_is_parsable_and_headed():
 
 def test_unit_content_exec_lines():
     text = _vips.unit_content('web', [[IP, '-4', 'addr', 'replace', '192.0.2.10/32', 'dev', 'lo', 'label', 'lo:lvs']],
-                           '/usr/lib/systemd/systemd-sysctl', '/etc/sysctl.d/90-lvs-dr-web.conf')
+                              '/usr/lib/systemd/systemd-sysctl', '/etc/sysctl.d/90-lvs-dr-web.conf')
     exec_lines = [line for line in text.splitlines() if line.startswith('ExecStart=')]
     assert exec_lines == ['ExecStart=/usr/lib/systemd/systemd-sysctl /etc/sysctl.d/90-lvs-dr-web.conf',
                           'ExecStart=/usr/sbin/ip -4 addr replace 192.0.2.10/32 dev lo label lo:lvs']
