@@ -38,11 +38,13 @@ class EthersError(ValueError):
     """Raised for an invalid MAC, address or interface, or an unparsable managed block."""
 
 
-def normalize_mac(value):
+def normalize_mac(value, unicast=False):
     """Return ``value`` as lower-case colon-separated MAC (``02:00:5e:00:53:01``).
 
     Accepts colons or dashes (one or two hex digits a group, as ethers(5) allows),
-    Cisco dotted notation (``0200.5e00.5301``) and 12 bare hex digits.
+    Cisco dotted notation (``0200.5e00.5301``) and 12 bare hex digits. With ``unicast``, a
+    multicast or broadcast MAC (the lowest bit of the first octet set) is refused: it cannot
+    be one host's neighbour entry.
     """
     if not isinstance(value, str):
         raise EthersError('is not a string')
@@ -61,6 +63,9 @@ def normalize_mac(value):
         octets = [int(digits[i:i + 2], 16) for i in range(0, 12, 2)]
     if not any(octets):
         raise EthersError("'%s' is the all-zero MAC address" % value)
+    if unicast and octets[0] & 1:
+        raise EthersError("'%s' is a %s MAC address, not the address of one host" % (
+            value, 'broadcast' if octets == [255] * 6 else 'multicast'))
     return ':'.join('%02x' % octet for octet in octets)
 
 

@@ -64,6 +64,8 @@ options:
         description:
           - Hardware address. Colons or dashes (V(02:00:5E:00:53:0A), V(02-00-5e-00-53-0a)), Cisco dotted notation
             (V(0200.5e00.530a)) and 12 bare hex digits are accepted. The address is normalized to lower-case colon form.
+          - Multicast and broadcast addresses (the lowest bit of the first octet set, for example V(01:00:5e:00:00:01) or
+            V(ff:ff:ff:ff:ff:ff)) and the all-zero address are refused: they cannot be one host's address.
           - Required when O(state=present).
         type: str
       interface:
@@ -267,7 +269,7 @@ def validate_entries(params):
         mac = None
         if item.get('mac') is not None:
             try:
-                mac = normalize_mac(item['mac'])
+                mac = normalize_mac(item['mac'], unicast=True)
             except EthersError as exc:
                 raise ValueError('%smac: %s' % (prefix, exc))
         elif present:

@@ -42,6 +42,16 @@ def test_normalize_mac_rejects(value):
         normalize_mac(value)
 
 
+@pytest.mark.parametrize('value, kind', [
+    ('01:00:5e:00:00:01', 'multicast'), ('33:33:00:00:00:01', 'multicast'), ('ff:ff:ff:ff:ff:ff', 'broadcast'),
+    ('0300.0000.0001', 'multicast'),
+])
+def test_normalize_mac_unicast_refuses_group_addresses(value, kind):
+    with pytest.raises(EthersError, match='is a %s MAC address' % kind):
+        normalize_mac(value, unicast=True)
+    assert normalize_mac('02:00:5e:00:53:0a', unicast=True) == '02:00:5e:00:53:0a'
+
+
 def test_normalize_mac_rejects_non_string():
     with pytest.raises(EthersError):
         normalize_mac(None)
