@@ -255,6 +255,7 @@ stage_matrix() {
     if [[ "${res[${oldest}]}" != venv:FAIL* ]]; then
         say "matrix: integration target ${target} with ansible-core ${oldest}"
         start=${SECONDS}
+        "${repo_root}/.venv-core/${oldest}/bin/ansible-test" --version
         LVS_DR_ANSIBLE_TEST_VENV="${repo_root}/.venv-core/${oldest}" LVS_DR_INTEGRATION_TARGETS="${target}" \
             stage_integration
         irc=$?
