@@ -63,15 +63,8 @@ stage_lint() {
     in_venv ansible-lint --version
     in_venv ansible-lint || rc=1
 
-    # The public CI's workflows cannot run here: validate them against GitHub's workflow schema.
-    local -a workflows
-    mapfile -t workflows < <(find .github/workflows -maxdepth 1 -type f \( -name '*.yml' -o -name '*.yaml' \) | sort)
-    if ((${#workflows[@]} == 0)); then
-        err "no workflow in .github/workflows/"
-        return 1
-    fi
-    echo "workflows: ${workflows[*]}"
-    in_venv check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}" || rc=1
+    # The public CI's workflows cannot run here: schema and shellcheck of their run steps.
+    "${repo_root}/scripts/check-workflows.sh" || rc=1
     return "${rc}"
 }
 
