@@ -11,9 +11,11 @@
 #   LVS_DR_KEEP_LAB=1   leave the lab VM running at the end even if this script started it
 #   LVS_DR_TEST_ARGS    extra arguments for every ansible-test call (e.g. "-v")
 #   LVS_DR_INTEGRATION_TARGETS  integration targets to run (default: all of them)
-#   LVS_DR_MATRIX_CORES  ansible-core versions of the matrix stage (default: every
-#                        tests/matrix/ansible-core-<version>.txt); the oldest also runs
-#   LVS_DR_MATRIX_TARGET the integration target (default: ipvs_realserver)
+#   LVS_DR_MATRIX_CORES  ansible-core versions of the matrix stage, e.g. "2.16 2.18" (default:
+#                        every tests/matrix/ansible-core-<version>.txt, the oldest of which must be
+#                        meta/runtime.yml's requires_ansible)
+#   LVS_DR_MATRIX_TARGET the integration target the matrix runs with the oldest of its versions
+#                        (default: ipvs_realserver)
 set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
