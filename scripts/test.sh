@@ -197,13 +197,22 @@ stage_matrix() {
         err "no ansible-core versions (tests/matrix/ansible-core-<version>.txt)"
         return 1
     fi
-    # The oldest version tested is the one meta/runtime.yml claims as the minimum.
-    local floor
+    # Every version meta/runtime.yml claims: from its minimum, without a gap, up to the one
+    # requirements.txt pins (the newest, which .venv and the other stages use).
+    local floor pinned i
     floor="$(sed -nE 's/^requires_ansible: *["'\'']?>= *([0-9]+\.[0-9]+)(\.[0-9]+)?["'\'']? *$/\1/p' meta/runtime.yml)"
-    if [[ "${floor}" != "${versions[0]}" ]]; then
-        err "meta/runtime.yml requires_ansible starts at '${floor}', tests/matrix/ at ${versions[0]}: keep them equal"
+    pinned="$(sed -nE 's/^ansible-core==([0-9]+\.[0-9]+)\..*/\1/p' requirements.txt)"
+    if [[ "${floor}" != "${versions[0]}" || "${pinned}" != "${versions[-1]}" ]]; then
+        err "tests/matrix/ has ansible-core ${versions[0]} to ${versions[-1]}; meta/runtime.yml claims" \
+            "'${floor:-?}' and up, requirements.txt pins '${pinned:-?}': keep them equal"
         return 1
     fi
+    for ((i = 1; i < ${#versions[@]}; i++)); do
+        if [[ "${versions[i]}" != "${versions[i - 1]%.*}.$((${versions[i - 1]#*.} + 1))" ]]; then
+            err "tests/matrix/ has no ansible-core between ${versions[i - 1]} and ${versions[i]}"
+            return 1
+        fi
+    done
     if [[ -n "${LVS_DR_MATRIX_CORES:-}" ]]; then
         mapfile -t versions < <(tr ' ' '\n' <<<"${LVS_DR_MATRIX_CORES}" | grep -v '^$' | sort -V)
     fi
