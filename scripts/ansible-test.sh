@@ -9,13 +9,19 @@
 # results land in the repo's (git-ignored) tests/output/, and git sees the live work tree.
 #
 # Usage: scripts/ansible-test.sh sanity --venv --python 3.11 [...]
+#
+# Environment:
+#   LVS_DR_ANSIBLE_TEST_VENV  venv whose ansible-test runs (default: .venv; the matrix stage
+#                             points it at .venv-core/<version>)
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/env.sh
 . "${repo_root}/scripts/env.sh"
 
-[[ -x "${VENV_DIR}/bin/ansible-test" ]] || { echo "ansible-test.sh: run scripts/bootstrap.sh first" >&2; exit 2; }
+test_venv="${LVS_DR_ANSIBLE_TEST_VENV:-${VENV_DIR}}"
+[[ -x "${test_venv}/bin/ansible-test" ]] \
+    || { echo "ansible-test.sh: no ${test_venv}/bin/ansible-test (run scripts/bootstrap.sh first)" >&2; exit 2; }
 
 if [[ "${_LVS_DR_IN_NS:-}" == 1 ]]; then
     ns_parent="$(dirname "${COLLECTION_PATH}")"
@@ -24,7 +30,7 @@ if [[ "${_LVS_DR_IN_NS:-}" == 1 ]]; then
     mkdir "${COLLECTION_PATH}"
     mount --bind "${repo_root}" "${COLLECTION_PATH}"
     cd "${COLLECTION_PATH}"
-    export PATH="${VENV_DIR}/bin:${PATH}"
+    export PATH="${test_venv}/bin:${PATH}"
     exec ansible-test "$@"
 fi
 

@@ -86,43 +86,6 @@ git -C "${repo_root}" rev-parse --git-dir >/dev/null 2>&1 \
     || die "${repo_root} is not a git repository; ansible-test needs one"
 
 # --- 4. ansible-test get-pip cache -------------------------------------------
-# ansible-test (_util/target/setup/requirements.py) bootstraps pip into each --venv from
-# ~/.ansible/test/cache/get_pip_<X_Y>.py, downloading it from a host unreachable here when
-# absent. We provide pip's wheel from PyPI and a small script that installs from it.
-pip_version="$("${VENV_DIR}/bin/python" - <<'PY'
-import types
-from ansible_test._internal.python_requirements import get_venv_packages
-print(get_venv_packages(types.SimpleNamespace(version='3.11'))['pip'])
-PY
-)"
-cache_dir="${HOME}/.ansible/test/cache"
-get_pip="${cache_dir}/get_pip_${pip_version//./_}.py"
-wheel="${cache_dir}/pip-${pip_version}-py3-none-any.whl"
-mkdir -p "${cache_dir}"
-if [[ ! -f "${wheel}" ]]; then
-    log "fetching pip ${pip_version} wheel for ansible-test"
-    "${VENV_DIR}/bin/python" -m pip download --quiet --disable-pip-version-check \
-        --no-deps --only-binary=:all: --dest "${cache_dir}" "pip==${pip_version}"
-fi
-[[ -f "${wheel}" ]] || die "pip ${pip_version} wheel missing at ${wheel}"
-cat >"${get_pip}.tmp" <<PY
-"""get-pip replacement written by lvs.dr scripts/bootstrap.sh: installs pip from a local wheel."""
-import os
-import sys
-
-WHEEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pip-${pip_version}-py3-none-any.whl")
-sys.path.insert(0, WHEEL)
-
-from pip._internal.cli.main import main  # noqa: E402  pylint: disable=wrong-import-position
-
-args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
-sys.exit(main(["install", "--no-index", "--find-links", os.path.dirname(WHEEL)] + args))
-PY
-if ! cmp -s "${get_pip}.tmp" "${get_pip}" 2>/dev/null; then
-    mv "${get_pip}.tmp" "${get_pip}"
-    log "wrote ${get_pip}"
-else
-    rm -f "${get_pip}.tmp"
-fi
+"${repo_root}/scripts/get-pip-cache.sh" "${VENV_DIR}/bin/python"
 
 printf '%s\n' "${COLLECTION_PATH}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`make test`), or some of its stages (`scripts/test.sh sanity units`).
 #
-# Stages: bootstrap sanity units lint integration molecule (default: all, in that order).
+# Stages: bootstrap sanity units lint integration matrix molecule (default: all, in that order).
 # bootstrap always runs first. Each stage is timed; the last line is `N passed, N failed`
 # (stages), and the exit status is non-zero when any stage failed. A stage never passes by
 # doing nothing: no unit tests, no integration target run, or a lab that will not come up
@@ -11,6 +11,11 @@
 #   LVS_DR_KEEP_LAB=1   leave the lab VM running at the end even if this script started it
 #   LVS_DR_TEST_ARGS    extra arguments for every ansible-test call (e.g. "-v")
 #   LVS_DR_INTEGRATION_TARGETS  integration targets to run (default: all of them)
+#   LVS_DR_MATRIX_CORES  ansible-core versions of the matrix stage, e.g. "2.16 2.18" (default:
+#                        every tests/matrix/ansible-core-<version>.txt, the oldest of which must be
+#                        meta/runtime.yml's requires_ansible)
+#   LVS_DR_MATRIX_TARGET the integration target the matrix runs with the oldest of its versions
+#                        (default: ipvs_realserver)
 set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +23,7 @@ cd "${repo_root}" || exit 2
 # shellcheck source=scripts/env.sh
 . "${repo_root}/scripts/env.sh"
 
-all_stages=(bootstrap sanity units lint integration molecule)
+all_stages=(bootstrap sanity units lint integration matrix molecule)
 PYVER=3.11
 LAB="${repo_root}/lab/lab"
 read -r -a extra_test_args <<<"${LVS_DR_TEST_ARGS:-}"
@@ -56,8 +61,13 @@ stage_units() {
 }
 
 stage_lint() {
+    local rc=0
     in_venv ansible-lint --version
-    in_venv ansible-lint
+    in_venv ansible-lint || rc=1
+
+    # The public CI's workflows cannot run here: schema and shellcheck of their run steps.
+    "${repo_root}/scripts/check-workflows.sh" || rc=1
+    return "${rc}"
 }
 
 lab_started_here=0
@@ -131,6 +141,138 @@ print(h.get("ansible_user", "root"), h["ansible_host"], h.get("ansible_port", 22
         return 1
     fi
     return "${rc}"
+}
+
+# The ansible-core versions meta/runtime.yml claims, each in its own venv (.venv-core/<version>,
+# pinned by tests/matrix/ansible-core-<version>.txt): sanity and units on every one, one
+# integration target against the lab on the oldest. Full output in tests/output/matrix/.
+core_venv() {
+    local version="$1" venv="${repo_root}/.venv-core/$1" reqs="tests/matrix/ansible-core-$1.txt"
+    local stamp want_hash python_bin="${PYTHON:-python${PYVER}}"
+    stamp="${venv}/.requirements.sha256"
+    want_hash="$( (sha256sum "${reqs}"; "${python_bin}" -VV) | sha256sum | cut -d' ' -f1)"
+    if [[ ! -x "${venv}/bin/ansible-test" || ! -f "${stamp}" || "$(cat "${stamp}")" != "${want_hash}" ]]; then
+        echo "creating ${venv} from ${reqs}"
+        rm -rf "${venv}"
+        "${python_bin}" -m venv "${venv}" \
+            && "${venv}/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "${reqs}" \
+            && "${venv}/bin/python" -m pip check \
+            && printf '%s\n' "${want_hash}" >"${stamp}" \
+            || return 1
+    fi
+    "${repo_root}/scripts/get-pip-cache.sh" "${venv}/bin/python" || return 1
+    local got
+    got="$("${venv}/bin/python" -c 'from ansible.release import __version__; print(__version__)')"
+    [[ "${got}" == "${version}."* ]] || { err "${venv} holds ansible-core ${got:-nothing}, want ${version}"; return 1; }
+    echo "ansible-core ${got} in ${venv}"
+}
+
+# Run one ansible-test command with the core of a matrix venv; output to LOG. Prints a
+# summary line, the whole log on failure.
+matrix_run() {
+    local version="$1" log="$2" rc
+    shift 2
+    LVS_DR_ANSIBLE_TEST_VENV="${repo_root}/.venv-core/${version}" ansible_test "$@" >"${log}" 2>&1
+    rc=$?
+    if ((rc != 0)); then
+        cat "${log}"
+        err "ansible-core ${version}: ansible-test $1 failed (rc ${rc}; log: ${log})"
+    fi
+    return "${rc}"
+}
+
+# "N passed, N skipped" over every pytest summary line of an ansible-test units log (one per
+# pytest run: ansible-test runs modules and module_utils separately).
+pytest_counts() {
+    grep -E '^=+ .* in [0-9.]+s' "$1" | grep -Eo '[0-9]+ (passed|skipped)' \
+        | awk '{n[$2] += $1} END {printf "%d passed, %d skipped\n", n["passed"], n["skipped"]}'
+}
+
+stage_matrix() {
+    local -a versions
+    local v out="${repo_root}/tests/output/matrix" target="${LVS_DR_MATRIX_TARGET:-ipvs_realserver}"
+    mapfile -t versions < <(find tests/matrix -maxdepth 1 -name 'ansible-core-*.txt' -printf '%f\n' \
+        | sed -e 's/^ansible-core-//' -e 's/\.txt$//' | sort -V)
+    if ((${#versions[@]} == 0)); then
+        err "no ansible-core versions (tests/matrix/ansible-core-<version>.txt)"
+        return 1
+    fi
+    # Every version meta/runtime.yml claims: from its minimum, without a gap, up to the one
+    # requirements.txt pins (the newest, which .venv and the other stages use).
+    local floor pinned i
+    floor="$(sed -nE 's/^requires_ansible: *["'\'']?>= *([0-9]+\.[0-9]+)(\.[0-9]+)?["'\'']? *$/\1/p' meta/runtime.yml)"
+    pinned="$(sed -nE 's/^ansible-core==([0-9]+\.[0-9]+)\..*/\1/p' requirements.txt)"
+    if [[ "${floor}" != "${versions[0]}" || "${pinned}" != "${versions[-1]}" ]]; then
+        err "tests/matrix/ has ansible-core ${versions[0]} to ${versions[-1]}; meta/runtime.yml claims" \
+            "'${floor:-?}' and up, requirements.txt pins '${pinned:-?}': keep them equal"
+        return 1
+    fi
+    for ((i = 1; i < ${#versions[@]}; i++)); do
+        if [[ "${versions[i]}" != "${versions[i - 1]%.*}.$((${versions[i - 1]#*.} + 1))" ]]; then
+            err "tests/matrix/ has no ansible-core between ${versions[i - 1]} and ${versions[i]}"
+            return 1
+        fi
+    done
+    if [[ -n "${LVS_DR_MATRIX_CORES:-}" ]]; then
+        mapfile -t versions < <(tr ' ' '\n' <<<"${LVS_DR_MATRIX_CORES}" | grep -v '^$' | sort -V)
+    fi
+    mkdir -p "${out}"
+
+    local -A res secs
+    local start n_sanity n_skipped n_units failed=0
+    for v in "${versions[@]}"; do
+        say "matrix: ansible-core ${v}"
+        start=${SECONDS}
+        res[${v}]=""
+        if ! core_venv "${v}"; then
+            res[${v}]="venv:FAIL"
+        else
+            if matrix_run "${v}" "${out}/${v}-sanity.log" sanity --venv --python "${PYVER}"; then
+                n_sanity="$(grep -c '^Running sanity test' "${out}/${v}-sanity.log")"
+                n_skipped="$(grep -ci 'skipping sanity test' "${out}/${v}-sanity.log")"
+                if ((n_sanity == 0)); then
+                    res[${v}]="sanity:FAIL(no test ran)"
+                else
+                    res[${v}]="sanity:PASS(${n_sanity} run, ${n_skipped} skipped)"
+                fi
+            else
+                res[${v}]="sanity:FAIL"
+            fi
+            if matrix_run "${v}" "${out}/${v}-units.log" units --venv --python "${PYVER}"; then
+                n_units="$(pytest_counts "${out}/${v}-units.log")"
+                if [[ "${n_units}" == "0 passed"* ]]; then
+                    res[${v}]+=" units:FAIL(no test passed: ${n_units})"
+                else
+                    res[${v}]+=" units:PASS(${n_units})"
+                fi
+            else
+                res[${v}]+=" units:FAIL"
+            fi
+        fi
+        secs[${v}]=$((SECONDS - start))
+        [[ "${res[${v}]}" == *FAIL* ]] && failed=1
+        echo "ansible-core ${v}: ${res[${v}]} (${secs[${v}]}s)"
+    done
+
+    # One integration target against the lab with the oldest core (controller and ansible-test).
+    local oldest="${versions[0]}" irc=1 integration="FAIL (not run: no venv)"
+    if [[ "${res[${oldest}]}" != venv:FAIL* ]]; then
+        say "matrix: integration target ${target} with ansible-core ${oldest}"
+        start=${SECONDS}
+        "${repo_root}/.venv-core/${oldest}/bin/ansible-test" --version
+        LVS_DR_ANSIBLE_TEST_VENV="${repo_root}/.venv-core/${oldest}" LVS_DR_INTEGRATION_TARGETS="${target}" \
+            stage_integration
+        irc=$?
+        integration="${target}:$( ((irc == 0)) && echo PASS || echo FAIL) ($((SECONDS - start))s)"
+    fi
+    ((irc == 0)) || failed=1
+
+    printf '\n%-14s %s\n' ANSIBLE-CORE RESULT
+    for v in "${versions[@]}"; do
+        printf '%-14s %s (%ss)\n' "${v}" "${res[${v}]}" "${secs[${v}]}"
+    done
+    printf '%-14s integration %s\n' "${oldest}" "${integration}"
+    ((failed == 0))
 }
 
 stage_molecule() {

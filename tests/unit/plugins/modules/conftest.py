@@ -10,9 +10,8 @@ __metaclass__ = type
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json
+from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json, patch_module_args
 
 
 @pytest.fixture

@@ -15,12 +15,11 @@ import json
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.lvs.dr.plugins.module_utils import _iproute, _sysctl, _vips
 from ansible_collections.lvs.dr.plugins.modules import director_vips
 from ansible_collections.lvs.dr.plugins.modules import lvs_dr_realserver as rs
-from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json
+from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json, patch_module_args
 
 IP = '/usr/sbin/ip'
 SYSTEMCTL = '/usr/bin/systemctl'

@@ -15,12 +15,11 @@ import json
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.lvs.dr.plugins.module_utils import _iproute
 from ansible_collections.lvs.dr.plugins.module_utils._ethers import BEGIN_MARKER, END_MARKER
 from ansible_collections.lvs.dr.plugins.modules import static_arp
-from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json
+from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json, patch_module_args
 
 IP = '/usr/sbin/ip'
 SYSTEMCTL = '/usr/bin/systemctl'
