@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) lvs.dr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -15,8 +14,9 @@ and its facts in the same fact cache) times, interleaved, --repeat times each:
   read     the baseline every inventory-driven planner pays: reading each pool member's address once (group:
            `groups[g] | map('extract', hostvars, ['ansible_facts', 'default_ipv4', 'address'])`; list:
            `director_services | map(attribute='realservers') | flatten | map(attribute='address')`)
-  jinja    the previous Jinja planner (bench/jinja_plan.json.j2, from commit 3df608c), measured up to
-           --jinja-max real servers (it is quadratic) and extrapolated above that (N^2, marked "~")
+  jinja    the previous Jinja planner (bench/jinja_plan.json.j2, from commit 3df608c), in the first --jinja-rounds
+           rounds (default 1: about 4 minutes at 10,000), up to --jinja-max real servers and extrapolated above
+           that (N^2 from the largest measured N, marked "~": an upper bound)
   floor    a set_fact of a constant: what any task costs with this inventory loaded
 
 Each is one task, timed by bench/callback_plugins/bench_timer.py from its start to its result: ansible-playbook's
@@ -32,9 +32,12 @@ restored into an EMPTY table by roles/director/files/lvs-dr-ipvsadm-restore (cop
 table; --restore-repeat times, medians. Timed inside the VM around each process (bench/restore.py). After every
 run the table must hold exactly the file's rules.
 
-Usage: bench/plan [--sizes 1000,10000] [--repeat 3] [--jinja-max 1000] [--restore-rules 10000]
-                  [--restore-repeat 5] [--netns lvsbench2] [--no-restore | --no-planning] [--no-write]
-                  [--results NAME]
+Run as `bench/run --plan [OPTIONS]` (this file is the --plan mode of bench/run).
+
+Usage: bench/run --plan [--sizes 1000,10000] [--repeat 3] [--jinja-max 10000] [--jinja-rounds 1]
+                        [--restore-rules 10000]
+                        [--restore-repeat 5] [--netns lvsbench2] [--no-restore | --no-planning] [--no-write]
+                        [--results NAME]
 Writes bench/results/plan-latest.json and plan-latest.md (NAME.json and NAME.md with --results) unless --no-write.
 """
 
@@ -97,7 +100,7 @@ def realserver_facts(address, mac, hostname):
     iface = dict(device='eth0', active=True, type='ether', mtu=1500, macaddress=mac, module='virtio_net',
                  ipv4=dict(address=address, broadcast=network[:-3] + '255.255', netmask='255.255.0.0',
                            network=network, prefix='16'),
-                 ipv6=[dict(address='fe80::ff:fe00:%x' % (hash(mac) & 0xffff), prefix='64', scope='link')])
+                 ipv6=[dict(address='fe80::ff:fe%s:%s' % (mac[-5:-3], mac[-2:]), prefix='64', scope='link')])
     return dict(ansible_default_ipv4=dict(interface='eth0', address=address, gateway=network[:-1] + '1',
                                           macaddress=mac, mtu=1500, netmask='255.255.0.0', network=network,
                                           prefix='16', type='ether', alias='eth0', broadcast=iface['ipv4']['broadcast']),
@@ -148,13 +151,14 @@ READ = {
 }
 
 
-def playbook(representation, repeat, jinja, out):
-    """One play: warm-up, then `repeat` rounds of floor/read/planner(/jinja), in an order that rotates each round."""
+def playbook(representation, repeat, jinja_rounds, out):
+    """One play: warm-up, then `repeat` rounds of floor/read/planner(/jinja in the first `jinja_rounds` rounds), in
+    an order that rotates each round."""
     read = READ[representation]
     tasks = [dict(name='bench warm-up: read every pool member once (not counted)',
                   **{'ansible.builtin.set_fact': dict(_bench_warm=read)})]
-    sides = ['floor', 'read', 'planner'] + (['jinja'] if jinja else [])
     for round_ in range(1, repeat + 1):
+        sides = ['floor', 'read', 'planner'] + (['jinja'] if round_ <= jinja_rounds else [])
         shift = (round_ - 1) % len(sides)
         for side in sides[shift:] + sides[:shift]:
             name = 'bench %s %d' % (side, round_)
@@ -253,7 +257,7 @@ class Planning(object):
     def version(self):
         return run([self.playbook_bin, '--version']).stdout.splitlines()[0].strip()
 
-    def measure(self, size, services, representation, repeat, jinja):
+    def measure(self, size, services, representation, repeat, jinja_rounds):
         tag = '%s-%d' % (representation, size)
         work = self.workdir / tag
         cache = work / 'facts'
@@ -267,7 +271,7 @@ class Planning(object):
             raise BenchError('filling the fact cache failed: %s' % proc.stderr[-2000:])
         (work / 'inventory.json').write_text(json.dumps(inventory))
         out = work / 'summary.json'
-        (work / 'play.yml').write_text(json.dumps(playbook(representation, repeat, jinja, out), indent=1))
+        (work / 'play.yml').write_text(json.dumps(playbook(representation, repeat, jinja_rounds, out), indent=1))
         timer = work / 'timer.json'
         env = dict(self.env, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(cache), LVS_DR_BENCH_TIMER_OUT=str(timer))
         start = time.monotonic()
@@ -292,7 +296,7 @@ class Planning(object):
             elif name.startswith('bench ') and name.split()[1] in ('read', 'jinja', 'floor'):
                 runs[name.split()[1]].append(task['seconds'])
         summary = json.loads(out.read_text())
-        check(summary, size, representation, jinja)
+        check(summary, size, representation, jinja_rounds > 0)
         if len(runs['planner']) != repeat or len(runs['read']) != repeat:
             raise BenchError('planning %s: %d planner and %d read timings, %d expected (log: %s)' % (
                 tag, len(runs['planner']), len(runs['read']), repeat, work / 'log.txt'))
@@ -402,7 +406,7 @@ def measure_restore(lab, destinations, repeat):
     try:
         result = json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise BenchError('restore benchmark: unexpected output %r' % out[-2000:])
+        raise BenchError('restore benchmark: unexpected output %r' % out[-2000:]) from None
     if 'error' in result:
         raise BenchError('restore benchmark: %s' % result['error'])
     row = dict(destinations=destinations, services=result['services'], rules=result['rules'],
@@ -487,8 +491,8 @@ PLAN_NOTES = (
     'inventory-driven planner must get it; list: from the list). "filter alone": director_plan() of '
     'plugins/plugin_utils/_plan.py called directly on the same data as plain Python dicts, in a process of its own '
     '(what Ansible\'s templating, hostvars and the result\'s return add is the rest). "Jinja planner": the role\'s planner before the '
-    'Python one (bench/jinja_plan.json.j2, commit 3df608c), measured up to N=%(jinja_max)s; "~ ... extrapolated" '
-    'is N^2 from the largest measured N. "floor": a set_fact of a constant, what any task costs here. Facts come '
+    'Python one (bench/jinja_plan.json.j2, commit 3df608c), measured in %(jinja_rounds)s round(s) up to '
+    'N=%(jinja_max)s; "~ ... extrapolated" is N^2 from the largest measured N (an upper bound). "floor": a set_fact of a constant, what any task costs here. Facts come '
     'from a jsonfile fact cache holding what `setup` (network subset) returns for a one-interface host; a warm-up '
     'task reads them all once before anything is timed. Every plan was checked: N real servers, N ARP entries, no '
     'problems (the Jinja plan too).')
@@ -516,7 +520,8 @@ def report(meta, plan_rows, restore_row):
     lines.append('')
     if plan_rows:
         lines += ['## Planning on the controller', ''] + planning_md(plan_rows) + ['', PLAN_NOTES % dict(
-            repeat=meta['repeat'], task=RESOLVE_TASK, jinja_max='{:,}'.format(meta['jinja_max'])), '']
+            repeat=meta['repeat'], task=RESOLVE_TASK, jinja_max='{:,}'.format(meta['jinja_max']),
+            jinja_rounds=min(meta['jinja_rounds'], meta['repeat'])), '']
     if restore_row:
         lines += ['## Boot restore in the lab VM', ''] + restore_md(restore_row) + ['', RESTORE_NOTES % dict(
             repeat=meta['restore_repeat'], netns=meta['netns'], lines='{:,}'.format(restore_row['file_lines'])), '']
@@ -542,13 +547,15 @@ def machine(planning, lab_info, lab_status):
     return info
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='bench/run --plan', description=__doc__.split('\n')[0])
     parser.add_argument('--sizes', default='1000,10000', help='comma-separated real-server counts (planning)')
     parser.add_argument('--services', type=int, default=1, help='services the N real servers are spread over')
     parser.add_argument('--repeat', type=int, default=3, help='planning rounds per size; medians are reported')
-    parser.add_argument('--jinja-max', type=int, default=1000,
-                        help='largest N at which the Jinja planner is measured (extrapolated above; 0: never)')
+    parser.add_argument('--jinja-max', type=int, default=10000,
+                        help='largest N at which the Jinja planner is measured (extrapolated as N^2 above; 0: never)')
+    parser.add_argument('--jinja-rounds', type=int, default=1,
+                        help='rounds in which the Jinja planner runs (it takes minutes at 10,000; 0: every round)')
     parser.add_argument('--restore-rules', type=int, default=10000, help='destinations in the restored rules file')
     parser.add_argument('--restore-repeat', type=int, default=5, help='boot-restore rounds; medians are reported')
     parser.add_argument('--netns', default='lvsbench2', help='network namespace of its own in the VM')
@@ -559,7 +566,7 @@ def main():
     parser.add_argument('--no-write', action='store_true', help='do not write bench/results/')
     parser.add_argument('--results', default='plan-latest', metavar='NAME',
                         help='write bench/results/NAME.json and NAME.md (default: plan-latest)')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     sizes = sorted({int(s) for s in args.sizes.split(',') if s.strip()})
     if not sizes or min(sizes) < 1 or max(sizes) > 60000:
         parser.error('--sizes: real-server counts from 1 to 60000')
@@ -569,7 +576,8 @@ def main():
         parser.error('--results: a plain file name without a directory')
 
     meta = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
-                repeat=args.repeat, jinja_max=args.jinja_max, restore_repeat=args.restore_repeat, netns=args.netns,
+                repeat=args.repeat, jinja_max=args.jinja_max,
+                jinja_rounds=min(args.jinja_rounds or args.repeat, args.repeat), restore_repeat=args.restore_repeat, netns=args.netns,
                 services_per_size=args.services)
     plan_rows, restore_row, lab_info, lab_status = [], None, None, {}
     with tempfile.TemporaryDirectory(prefix='lvs-dr-bench-plan-') as tmp:
@@ -594,7 +602,8 @@ def main():
             for size in sizes if planning else ():
                 for representation in ('group', 'list'):
                     log('planning: N=%d, %s pools, %d rounds' % (size, representation, args.repeat))
-                    row = planning.measure(size, args.services, representation, args.repeat, size <= args.jinja_max)
+                    rounds = min(args.repeat, args.jinja_rounds or args.repeat) if size <= args.jinja_max else 0
+                    row = planning.measure(size, args.services, representation, args.repeat, rounds)
                     plan_rows.append(row)
                     log('planning: N=%d %s: planner %.2f s, read %.2f s%s, floor %.2f s (playbook %.0f s)' % (
                         size, representation, row['planner']['seconds'], row['read']['seconds'],
@@ -618,6 +627,3 @@ def main():
         log('wrote %s and %s' % (json_path, md_path))
     return 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())
