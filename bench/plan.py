@@ -103,7 +103,8 @@ def realserver_facts(address, mac, hostname):
                  ipv6=[dict(address='fe80::ff:fe%s:%s' % (mac[-5:-3], mac[-2:]), prefix='64', scope='link')])
     return dict(ansible_default_ipv4=dict(interface='eth0', address=address, gateway=network[:-1] + '1',
                                           macaddress=mac, mtu=1500, netmask='255.255.0.0', network=network,
-                                          prefix='16', type='ether', alias='eth0', broadcast=iface['ipv4']['broadcast']),
+                                          prefix='16', type='ether', alias='eth0',
+                                          broadcast=iface['ipv4']['broadcast']),
                 ansible_default_ipv6={}, ansible_interfaces=['eth0', 'lo'], ansible_eth0=iface,
                 ansible_lo=dict(device='lo', active=True, type='loopback', mtu=65536,
                                 ipv4=dict(address='127.0.0.1', netmask='255.0.0.0', network='127.0.0.0', prefix='8')),
@@ -484,27 +485,28 @@ def restore_md(row):
 
 
 PLAN_NOTES = (
-    'Planning: medians of %(repeat)d interleaved rounds in one ansible-playbook run per row (connection local; [min-max] '
-    'of the rounds; "planner / read" is the median of the per-round ratios). "planner": the director role\'s task "%(task)s" (lvs.dr.director_plan, run through '
-    '`include_role: lvs.dr.director, tasks_from: preflight.yml`), from its start to its result. "read baseline": one '
-    'task reading each pool member\'s address once (group: from its hostvars\' gathered facts, which is where an '
-    'inventory-driven planner must get it; list: from the list). "filter alone": director_plan() of '
-    'plugins/plugin_utils/_plan.py called directly on the same data as plain Python dicts, in a process of its own '
-    '(what Ansible\'s templating, hostvars and the result\'s return add is the rest). "Jinja planner": the role\'s planner before the '
-    'Python one (bench/jinja_plan.json.j2, commit 3df608c), measured in %(jinja_rounds)s round(s) up to '
-    'N=%(jinja_max)s; "~ ... extrapolated" is N^2 from the largest measured N (an upper bound). "floor": a set_fact of a constant, what any task costs here. Facts come '
-    'from a jsonfile fact cache holding what `setup` (network subset) returns for a one-interface host; a warm-up '
-    'task reads them all once before anything is timed. Every plan was checked: N real servers, N ARP entries, no '
-    'problems (the Jinja plan too).')
+    'Planning: medians of %(repeat)d interleaved rounds in one ansible-playbook run per row (connection local; '
+    '[min - max] of the rounds; "planner / read" is the median of the per-round ratios). "planner": the director '
+    'role\'s task "%(task)s" (lvs.dr.director_plan, run through `include_role: lvs.dr.director, tasks_from: '
+    'preflight.yml`), from its start to its result. "read baseline": one task reading each pool member\'s address '
+    'once (group: from its hostvars\' gathered facts, which is where an inventory-driven planner must get it; list: '
+    'from the list). "filter alone": director_plan() of plugins/plugin_utils/_plan.py called directly on the same '
+    'data as plain Python dicts, in a process of its own (what Ansible\'s templating, hostvars and the return of '
+    'the result add is the rest). "Jinja planner": the role\'s planner before the Python one '
+    '(bench/jinja_plan.json.j2, commit 3df608c), measured in %(jinja_rounds)s round(s) up to N=%(jinja_max)s; '
+    '"~ ... extrapolated" is N^2 from the largest measured N (an upper bound). "floor": a set_fact of a constant, '
+    'what any task costs here. Facts come from a jsonfile fact cache holding what `setup` (network subset) returns '
+    'for a one-interface host; a warm-up task reads them all once before anything is timed. Every plan was '
+    'checked: N real servers, N ARP entries, no problems (the Jinja plan too).')
 
 RESTORE_NOTES = (
-    'Boot restore: medians of %(repeat)d rounds ([min-max]; "helper / bare" is the median of the per-round ratios, '
-    'the goal\'s measure), timed inside the VM around each process, helper and '
-    'bare in alternating order, each into an empty table of the network namespace %(netns)s; the no-op is the '
-    'helper again on the full table. The file is the role\'s format: %(lines)s lines (6 comment lines, then the '
-    'rules as lvs.dr.ipvs_table writes managed_rules). The helper is a Python process that reads the table '
-    '(ipvsadm -S -n), feeds one ipvsadm -R the missing lines, and reads the table again to check it; the bare '
-    'restore is ipvsadm -R alone. After every run the table held exactly the file\'s rules.')
+    'Boot restore: medians of %(repeat)d rounds ([min - max]; "helper / bare" is the median of the per-round '
+    'ratios, the goal\'s measure), timed inside the VM around each process, helper and bare in alternating order, '
+    'each into an empty table of the network namespace %(netns)s; the no-op is the helper again on the full table. '
+    'The file is the role\'s format: %(lines)s lines (6 comment lines, then the rules as lvs.dr.ipvs_table writes '
+    'managed_rules). The helper is a Python process that reads the table (ipvsadm -S -n), feeds one ipvsadm -R the '
+    'missing lines, and reads the table again to check it; the bare restore is ipvsadm -R alone. After every run '
+    'the table held exactly the file\'s rules.')
 
 
 def report(meta, plan_rows, restore_row):
@@ -566,7 +568,13 @@ def main(argv=None):
     parser.add_argument('--no-write', action='store_true', help='do not write bench/results/')
     parser.add_argument('--results', default='plan-latest', metavar='NAME',
                         help='write bench/results/NAME.json and NAME.md (default: plan-latest)')
+    parser.add_argument('--render', action='store_true',
+                        help='measure nothing: write bench/results/NAME.md again from NAME.json')
     args = parser.parse_args(argv)
+    if args.render:
+        data = json.loads((BENCH / 'results' / (args.results + '.json')).read_text())
+        (BENCH / 'results' / (args.results + '.md')).write_text(report(data, data['planning'], data['restore']))
+        return 0
     sizes = sorted({int(s) for s in args.sizes.split(',') if s.strip()})
     if not sizes or min(sizes) < 1 or max(sizes) > 60000:
         parser.error('--sizes: real-server counts from 1 to 60000')
@@ -577,7 +585,8 @@ def main(argv=None):
 
     meta = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                 repeat=args.repeat, jinja_max=args.jinja_max,
-                jinja_rounds=min(args.jinja_rounds or args.repeat, args.repeat), restore_repeat=args.restore_repeat, netns=args.netns,
+                jinja_rounds=min(args.jinja_rounds or args.repeat, args.repeat), restore_repeat=args.restore_repeat,
+                netns=args.netns,
                 services_per_size=args.services)
     plan_rows, restore_row, lab_info, lab_status = [], None, None, {}
     with tempfile.TemporaryDirectory(prefix='lvs-dr-bench-plan-') as tmp:
