@@ -280,8 +280,8 @@ class Planning(object):
         wall = time.monotonic() - start
         (work / 'log.txt').write_text(proc.stdout + proc.stderr)
         if proc.returncode:
-            raise BenchError('planning %s failed (rc=%d), log: %s\n%s' % (tag, proc.returncode, work / 'log.txt',
-                                                                         (proc.stdout + proc.stderr)[-3000:]))
+            tail = (proc.stdout + proc.stderr)[-3000:]
+            raise BenchError('planning %s failed (rc=%d), log: %s\n%s' % (tag, proc.returncode, work / 'log.txt', tail))
         (work / 'scenario.json').write_text(json.dumps(dict(inventory=inventory, facts=facts)))
         proc = run([self.python, '-c', TIME_FILTER, str(self.collections), str(work / 'scenario.json'), str(repeat)])
         if proc.returncode:
@@ -319,8 +319,8 @@ def check(summary, size, representation, jinja):
             raise BenchError('%s pools, N=%d: the %s plan holds %d real servers, %d ARP entries, problems: %s' % (
                 representation, size, side, plan['realservers'], plan['arp'], plan['problems'][:3]))
     if summary['read'] != size:
-        raise BenchError('%s pools, N=%d: the read baseline counted %d members' % (representation, size,
-                                                                                    summary['read']))
+        raise BenchError('%s pools, N=%d: the read baseline counted %d members'
+                         % (representation, size, summary['read']))
 
 
 def extrapolate_jinja(rows):
@@ -334,8 +334,8 @@ def extrapolate_jinja(rows):
             if row['representation'] == representation and 'jinja' not in row:
                 factor = (row['realservers'] / base['realservers']) ** 2
                 row['jinja'] = dict(seconds=base['jinja']['seconds'] * factor, runs=[], extrapolated=True,
-                                    basis='N^2 from %.2f s measured at N=%d' % (base['jinja']['seconds'],
-                                                                                 base['realservers']))
+                                    basis='N^2 from %.2f s measured at N=%d'
+                                    % (base['jinja']['seconds'], base['realservers']))
 
 
 # ------------------------------------------------------------------------------------------------- boot restore
@@ -415,8 +415,8 @@ def measure_restore(lab, destinations, repeat):
     for side, values in result['runs'].items():
         row[side] = dict(seconds=statistics.median(values), runs=values, min=min(values), max=max(values))
     # Helper and bare ran in the same round, next to each other: their ratio per round cancels slow drift.
-    row['helper_over_bare_paired'] = statistics.median(h / b for h, b in zip(result['runs']['helper'],
-                                                                              result['runs']['bare']))
+    pairs = zip(result['runs']['helper'], result['runs']['bare'])
+    row['helper_over_bare_paired'] = statistics.median(helper / bare for helper, bare in pairs)
     return row
 
 
@@ -550,7 +550,7 @@ def machine(planning, lab_info, lab_status):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='bench/run --plan', description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='bench/run --plan', description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--sizes', default='1000,10000', help='comma-separated real-server counts (planning)')
     parser.add_argument('--services', type=int, default=1, help='services the N real servers are spread over')
     parser.add_argument('--repeat', type=int, default=3, help='planning rounds per size; medians are reported')
@@ -635,4 +635,3 @@ def main(argv=None):
         md_path.write_text(text)
         log('wrote %s and %s' % (json_path, md_path))
     return 0
-
