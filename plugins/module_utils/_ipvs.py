@@ -522,18 +522,21 @@ def _iter_list(text):
 
 
 def apply_thresholds(table, text):
-    """Fill in thresholds (and connection counts) from ``ipvsadm -L -n --thresholds``; returns {svc: {dest: conns}}."""
+    """Fill in thresholds (and connection counts) from ``ipvsadm -L -n --thresholds``; returns {svc: {dest: conns}}.
+
+    The two listings of one read are not one atomic snapshot: another tool (keepalived, an operator) may add or
+    remove a service or real server between them. ``table`` (from ``ipvsadm -S``) is the snapshot; entries that
+    only the later listing shows are skipped, and entries it no longer shows keep no thresholds.
+    """
     svc = None
     conns = {}
     for kind, key, tokens in _iter_list(text):
         if kind == 'service':
             svc = table.get(key)
-            if svc is None:
-                raise IpvsError('service %r is in the threshold listing but not in ipvsadm -S' % (key,))
             continue
         dest = svc.dests.get(key) if svc is not None else None
         if dest is None:
-            raise IpvsError('real server %r is in the threshold listing but not in ipvsadm -S' % (key,))
+            continue
         dest.upper_threshold, dest.lower_threshold = int(tokens[0]), int(tokens[1])
         conns.setdefault(svc.key, {})[key] = dict(active_connections=int(tokens[2]),
                                                   inactive_connections=int(tokens[3]))

@@ -296,3 +296,21 @@ def test_thresholds_from_the_captured_listing():
     dest = table.get(('tcp', '192.0.2.10', 8080)).dests[('198.51.100.11', 8080)]
     assert (dest.weight, dest.upper_threshold, dest.lower_threshold) == (3, 100, 50)
     assert '-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3 -x 100 -y 50' in table.rules()
+
+
+def test_a_service_added_between_the_two_listings_is_skipped():
+    # Another tool added tcp 203.0.113.90:15 (and a real server to the web service) after ipvsadm -S ran and before
+    # the threshold listing: the -S snapshot stands, the newcomers are not read half-way.
+    table = ipvs.parse_rules('-A -t 192.0.2.10:80 -s rr\n-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1\n')
+    conns = ipvs.apply_thresholds(table, (
+        'IP Virtual Server version 1.2.1 (size=4096)\n'
+        'Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn\n'
+        '  -> RemoteAddress:Port\n'
+        'TCP  192.0.2.10:80 rr\n'
+        '  -> 198.51.100.11:80            50         10         2          3\n'
+        '  -> 198.51.100.19:80            0          0          0          0\n'
+        'TCP  203.0.113.90:15 rr\n'
+        '  -> 198.51.100.12:15            0          0          0          0\n'))
+    assert table.rules() == ['-A -t 192.0.2.10:80 -s rr', '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1 -x 50 -y 10']
+    assert conns == {('tcp', '192.0.2.10', 80): {('198.51.100.11', 80): dict(active_connections=2,
+                                                                             inactive_connections=3)}}
