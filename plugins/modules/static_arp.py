@@ -65,7 +65,7 @@ options:
           - Hardware address. Colons or dashes (V(02:00:5E:00:53:0A), V(02-00-5e-00-53-0a)), Cisco dotted notation
             (V(0200.5e00.530a)) and 12 bare hex digits are accepted. The address is normalized to lower-case colon form.
           - Multicast and broadcast addresses (the lowest bit of the first octet set, for example V(01:00:5e:00:00:01) or
-            V(ff:ff:ff:ff:ff:ff)) and the all-zero address are refused: they cannot be one host's address.
+            V(ff:ff:ff:ff:ff:ff)) and the all-zero address are refused, as they cannot be one host's address.
           - Required when O(state=present).
         type: str
       interface:
