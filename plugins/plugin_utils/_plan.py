@@ -184,62 +184,74 @@ class Planner(object):
             return where, None, [str(exc)]
         return '%s (%s)' % (where, svc.label()), svc, []
 
+    def pool_source(self, label, item, default_group=None):
+        """Where the pool of a service comes from, validated without reading any host's variables.
+
+        Returns (group, entries, problems): ``group`` is the inventory group that is the pool, or None when the item
+        lists its members; ``entries`` are the listed members as (inventory host name or None, address or None,
+        options from the item).
+        """
+        if 'realservers' not in item:
+            group = item.get('realserver_group') or default_group or self.realserver_group
+            if group not in self.groups:
+                known = sorted(name for name in self.groups if name not in ('all', 'ungrouped'))
+                return None, [], ['%s: realserver_group %r is not a group of the inventory (groups: %s); refusing to '
+                                  'treat it as an empty pool, which would remove every real server of the service'
+                                  % (label, group, ', '.join(known) or 'none')]
+            if not self.groups.get(group) and not item.get('allow_empty_pool'):
+                return group, [], ['%s: realserver_group %r has no hosts; refusing to empty the pool. Set '
+                                   'allow_empty_pool: true on the service if that is intended' % (label, group)]
+            return group, [], []
+        raw = item['realservers']
+        if raw is None:
+            raw = []
+        if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)):
+            return None, [], ['%s: realservers must be a list, got %r' % (label, raw)]
+        entries, problems = [], []
+        for position, entry in enumerate(raw):
+            member, problem = self._explicit_member(label, position, entry)
+            if problem:
+                problems.append(problem)
+            else:
+                entries.append(member)
+        if not raw and not item.get('allow_empty_pool'):
+            problems.append('%s: realservers is empty; a service without real servers drops every connection. '
+                            'Set allow_empty_pool: true on the service if that is intended' % label)
+        return None, entries, problems
+
     def pool(self, label, item, default_group=None):
         """The members of a service's pool: ([(Member, options from the item)], problems)."""
-        problems = []
-        if 'realservers' in item:
-            raw = item['realservers']
-            if raw is None:
-                raw = []
-            if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)):
-                return [], ['%s: realservers must be a list, got %r' % (label, raw)]
-            members = []
-            for position, entry in enumerate(raw):
-                member, options, problem = self._explicit_member(label, position, entry)
-                if problem:
-                    problems.append(problem)
-                else:
-                    members.append((member, options))
-            if not raw and not item.get('allow_empty_pool'):
-                problems.append('%s: realservers is empty; a service without real servers drops every connection. '
-                                'Set allow_empty_pool: true on the service if that is intended' % label)
-            return members, problems
-        group = item.get('realserver_group') or default_group or self.realserver_group
-        if group not in self.groups:
-            known = sorted(name for name in self.groups if name not in ('all', 'ungrouped'))
-            return [], ['%s: realserver_group %r is not a group of the inventory (groups: %s); refusing to treat it '
-                        'as an empty pool, which would remove every real server of the service'
-                        % (label, group, ', '.join(known) or 'none')]
-        hosts = self.group_hosts(group)
-        if not hosts and not item.get('allow_empty_pool'):
-            problems.append('%s: realserver_group %r has no hosts; refusing to empty the pool. Set allow_empty_pool: '
-                            'true on the service if that is intended' % (label, group))
-        return [(self.host(name), {}) for name in hosts], problems
+        group, entries, problems = self.pool_source(label, item, default_group)
+        if group is not None:
+            return [(self.host(name), {}) for name in self.group_hosts(group)], problems
+        return [(self.host(host) if host is not None else Member(address=address), options)
+                for host, address, options in entries], problems
 
     def _explicit_member(self, label, position, entry):
+        """One listed pool member: ((host, address, options), None) or (None, problem)."""
         where = '%s realservers[%d]' % (label, position)
         if isinstance(entry, Mapping):
             unknown = sorted(str(key) for key in entry if key not in MEMBER_KEYS)
             if unknown:
-                return None, None, '%s: unknown key%s %s (known: %s)' % (
+                return None, '%s: unknown key%s %s (known: %s)' % (
                     where, 's' if len(unknown) > 1 else '', ', '.join(unknown), ', '.join(MEMBER_KEYS))
             options = dict((key, entry[key]) for key in MEMBER_DEST_KEYS + ('mac',) if key in entry)
             if entry.get('host') is not None:
                 if not self.is_host(entry['host']):
-                    return None, None, '%s: host %r is not in the inventory' % (where, entry['host'])
-                return self.host(entry['host']), options, None
+                    return None, '%s: host %r is not in the inventory' % (where, entry['host'])
+                return (entry['host'], None, options), None
             if entry.get('address') in (None, ''):
-                return None, None, '%s: give host (an inventory host) or address' % where
-            return Member(address=str(entry['address'])), options, None
+                return None, '%s: give host (an inventory host) or address' % where
+            return (None, str(entry['address']), options), None
         if isinstance(entry, str) and entry:
             if self.is_host(entry):
-                return self.host(entry), {}, None
+                return (entry, None, {}), None
             try:
                 normalize_address(entry, 'address')
             except IpvsError:
-                return None, None, ('%s: %r is neither a host of the inventory nor an IP address' % (where, entry))
-            return Member(address=entry), {}, None
-        return None, None, '%s: expected an inventory host, an address or a dict, got %r' % (where, entry)
+                return None, ('%s: %r is neither a host of the inventory nor an IP address' % (where, entry))
+            return (None, entry, {}), None
+        return None, '%s: expected an inventory host, an address or a dict, got %r' % (where, entry)
 
 
 def _pool_member_name(member):
@@ -425,40 +437,11 @@ def realserver_plan(host, groups, hostvars, director_group='lvs_directors'):
 
 
 def _holds(planner, label, item, host, me, my_groups, director, problems):
-    """Whether the pool of service ``item`` holds ``host``; problems of the pool itself are recorded."""
-    if 'realservers' in item:
-        raw = item['realservers'] or []
-        if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)):
-            problems.append('director %s: %s: realservers must be a list' % (director, label))
-            return False
-        found = False
-        for position, entry in enumerate(raw):
-            if isinstance(entry, Mapping):
-                if entry.get('host') is not None:
-                    if entry['host'] == host:
-                        found = True
-                    elif not planner.is_host(entry['host']):
-                        problems.append('director %s: %s realservers[%d]: host %r is not in the inventory'
-                                        % (director, label, position, entry['host']))
-                elif me.address and entry.get('address') == me.address:
-                    found = True
-            elif entry == host or (me.address and entry == me.address):
-                found = True
-            elif isinstance(entry, str) and not planner.is_host(entry):
-                try:
-                    normalize_address(entry, 'address')
-                except IpvsError:
-                    problems.append('director %s: %s realservers[%d]: %r is neither a host of the inventory nor an '
-                                    'IP address' % (director, label, position, entry))
-        if not raw and not item.get('allow_empty_pool'):
-            problems.append('director %s: %s: realservers is empty (set allow_empty_pool: true if intended)'
-                            % (director, label))
-        return found
-    group = item.get('realserver_group') or planner.realserver_group
-    if group not in planner.groups:
-        problems.append('director %s: %s: realserver_group %r is not a group of the inventory' % (director, label, group))
-        return False
-    if not planner.groups.get(group) and not item.get('allow_empty_pool'):
-        problems.append('director %s: %s: realserver_group %r has no hosts (set allow_empty_pool: true if intended)'
-                        % (director, label, group))
-    return group in my_groups
+    """Whether the pool of service ``item`` holds ``host`` (by group, inventory host name or address), without
+    resolving the other members; problems of the pool itself are recorded."""
+    group, entries, bad = planner.pool_source(label, item)
+    problems.extend('director %s: %s' % (director, problem) for problem in bad)
+    if group is not None:
+        return group in my_groups
+    return any(name == host or (name is None and me.address and address == me.address)
+               for name, address, _options in entries)

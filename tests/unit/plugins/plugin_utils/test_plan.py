@@ -347,6 +347,41 @@ def test_real_server_problems(directors, message):
     assert any(message in p for p in result['problems']), result['problems']
 
 
+@pytest.mark.parametrize('service', [
+    dict(WEB, realserver_group='lvs_realsevers'),
+    dict(WEB, realserver_group='empty'),
+    dict(WEB, realservers=[]),
+    dict(WEB, realservers=None),
+    dict(WEB, realservers='r1'),
+    dict(WEB, realservers=['r1', 'rr1']),
+    dict(WEB, realservers=['r1', {'host': 'rr1'}]),
+    dict(WEB, realservers=['r1', {'mac': '02:00:00:00:00:99'}]),
+    dict(WEB, realservers=['r1', {'host': 'r2', 'wieght': 2}]),
+    dict(WEB, realservers=['r1', 7]),
+], ids=['misspelt-group', 'empty-group', 'empty-list', 'null-list', 'string', 'unknown-name', 'unknown-host',
+        'no-identity', 'member-key', 'not-a-member'])
+def test_both_sides_report_a_broken_pool_in_the_same_words(service):
+    groups, hostvars = inventory(extra_groups={'empty': []}, directors={'d1': {'director_services': [service]}})
+    director = plan([service], groups, hostvars)['problems']
+    realserver = realserver_plan('r1', groups, hostvars)['problems']
+    assert director and realserver == ['director d1: %s' % problem for problem in director]
+
+
+def test_a_real_server_reads_no_other_pool_member():
+    groups, hostvars = inventory(realservers=dict(('r%d' % i, '10.1.%d.%d' % (i // 250, 1 + i % 250))
+                                                  for i in range(1, 1001)))
+    hostvars['d1']['director_services'] = [WEB, dict(WEB, virtual_port=443, realservers=sorted(groups['lvs_realservers']))]
+    reads = []
+
+    class Recording(dict):
+        def __getitem__(self, key):
+            reads.append(key)
+            return dict.__getitem__(self, key)
+
+    assert realserver_plan('r7', groups, Recording(hostvars))['vips'] == ['10.1.0.100']
+    assert sorted(set(reads)) == ['d1', 'r7']
+
+
 def test_a_misspelt_director_group_is_a_problem():
     groups, hostvars = inventory(directors={'d1': {'director_services': [WEB]}})
     result = realserver_plan('r1', groups, hostvars, director_group='lvs_director')
