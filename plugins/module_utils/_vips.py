@@ -308,6 +308,12 @@ def run_module(module, profile=REALSERVER):
     state, state_text = load_state(module, profile)
     old = state['instances'].get(name)
     instance = None
+    if present and not params.get('purge', True) and old is not None:
+        if old['interface'] != params['interface']:
+            module.fail_json(msg='purge: false cannot move instance "%s" from interface %s to %s, which would remove its '
+                                 'VIPs from %s; run with purge: true to move it' % (name, old['interface'],
+                                                                                   params['interface'], old['interface']))
+        vips = vips + [vip for vip in old['vips'] if vip not in vips]
     if present:
         instance = {
             'interface': params['interface'], 'label': label, 'vips': vips,

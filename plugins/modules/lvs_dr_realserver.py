@@ -63,9 +63,21 @@ options:
     description:
       - The virtual IP addresses, IPv4 or IPv6, optionally written with a host prefix (V(192.0.2.10/32), V(2001:db8::10/128)).
       - Required when O(state=present). With O(state=absent) the module uses its own record instead, and this option is ignored.
-      - On a later run with O(state=present), a VIP that was dropped from the list is removed if this instance added it.
+      - On a later run with O(state=present), a VIP that was dropped from the list is removed if this instance added it,
+        unless O(purge=false).
     type: list
     elements: str
+  purge:
+    description:
+      - With V(true), the instance holds exactly O(vips): a VIP it held before and that is no longer listed is removed.
+      - With V(false), VIPs are only added. The VIPs the instance already holds stay, on the host, in its boot unit and in
+        its record, so a later run with O(purge=true) removes them. This is the first half of a change that must not drop
+        traffic (the C(lvs.dr.site) playbook uses it): add the new VIPs before the directors send to them, and
+        remove the old ones only after every director has stopped sending to them.
+      - O(purge=false) cannot move the instance to another O(interface), which would remove its VIPs from the old one.
+    type: bool
+    default: true
+    version_added: 0.2.0
   interface:
     description: Interface that holds the VIPs. It must exist. The loopback is the classic choice; a dummy interface also works.
     type: str
@@ -129,6 +141,12 @@ EXAMPLES = r"""
     arp_interfaces: [eth0]
     rp_filter: "off"
 
+- name: Add a VIP and keep every VIP the instance already holds (removed later by a run with purge=true)
+  lvs.dr.lvs_dr_realserver:
+    name: web
+    vips: [192.0.2.11]
+    purge: false
+
 - name: Undo everything the "web" instance did
   lvs.dr.lvs_dr_realserver:
     name: web
@@ -137,7 +155,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 vips:
-  description: The VIPs of this instance as host addresses with prefix (empty after O(state=absent)).
+  description:
+    - The VIPs of this instance as host addresses with prefix (empty after O(state=absent)).
+    - With O(purge=false), the listed VIPs followed by the ones the instance kept.
   returned: always
   type: list
   elements: str
@@ -195,6 +215,7 @@ def argument_spec():
         arp_interfaces=dict(type='list', elements='str', default=[]),
         rp_filter=dict(type='str', default='loose', choices=['loose', 'off', 'unchanged']),
         state=dict(type='str', default='present', choices=['present', 'absent']),
+        purge=dict(type='bool', default=True),
     )
 
 

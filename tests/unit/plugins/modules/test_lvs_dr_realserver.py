@@ -359,6 +359,38 @@ def test_module_bad_input_changes_nothing(host):
     assert host.sysctl('net/ipv4/conf/all/arp_ignore') == '0'
 
 
+def test_purge_false_only_adds_and_a_later_purge_removes(host):
+    host.run(WEB)
+    result, failed = host.run(dict(WEB, vips=['192.0.2.11'], purge=False), diff=True)
+    assert not failed and result['changed']
+    assert host.changing_calls()[0] == [IP, '-4', 'addr', 'replace', '192.0.2.11/32', 'dev', 'lo', 'label', 'lo:lvs']
+    assert not any(call[2:4] == ['addr', 'del'] for call in host.changing_calls())
+    assert result['vips'] == ['192.0.2.11/32', '192.0.2.10/32', '2001:db8::10/128']
+    assert result['addresses_added'] == ['192.0.2.11/32'] and result['addresses_removed'] == []
+    unit = (host.root / 'units' / UNIT).read_text()
+    assert '192.0.2.10/32' in unit and '192.0.2.11/32' in unit  # a reboot in between keeps every VIP
+    assert sorted(host.addresses['lo']) == ['127.0.0.1/8', '192.0.2.10/32', '192.0.2.11/32', '2001:db8::10/128']
+
+    result, failed = host.run(dict(WEB, vips=['192.0.2.11'], purge=False))
+    assert not failed and not result['changed'] and host.changing_calls() == []
+
+    result, failed = host.run(dict(WEB, vips=['192.0.2.11']))
+    assert not failed and result['changed']
+    assert result['addresses_removed'] == ['192.0.2.10/32', '2001:db8::10/128']
+    assert sorted(host.addresses['lo']) == ['127.0.0.1/8', '192.0.2.11/32']
+    assert '192.0.2.10/32' not in (host.root / 'units' / UNIT).read_text()
+
+
+def test_purge_false_refuses_to_move_the_vips_to_another_interface(host):
+    host.run(WEB)
+    host.addresses['dummy0'] = []
+    (host.root / 'net' / 'dummy0').mkdir()
+    result, failed = host.run(dict(WEB, interface='dummy0', purge=False))
+    assert failed and result['msg'].startswith('purge: false cannot move instance "web" from interface lo to dummy0')
+    assert host.changing_calls() == []
+    assert sorted(host.addresses['lo']) == ['127.0.0.1/8', '192.0.2.10/32', '2001:db8::10/128']
+
+
 def test_module_present_requires_vips(host):
     result, failed = host.run({'name': 'web'})
     assert failed and 'vips' in result['msg']
