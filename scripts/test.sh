@@ -98,6 +98,11 @@ stage_integration() {
 
     tmp="${repo_root}/tests/output/.tmp"
     mkdir -p "${tmp}"
+    # SSH masters of this checkout only; short, as a socket path is at most 107 bytes.
+    local cp_dir
+    cp_dir="/tmp/lvs-dr-cp-$(printf '%s' "${repo_root}" | sha1sum | cut -c1-10)"
+    sed "s|@CONTROL_PATH_DIR@|${cp_dir}|" tests/integration/integration.cfg.in >tests/integration/integration.cfg \
+        || { err "cannot render tests/integration/integration.cfg"; return 1; }
     inv="${tmp}/lab-inventory.ini"
     "${LAB}" inventory >"${inv}" || { err "lab/lab inventory failed"; return 1; }
     host_json="$("${VENV_DIR}/bin/ansible-inventory" -i "${inv}" --host lvs-lab)" \
@@ -125,9 +130,9 @@ print(h.get("ansible_user", "root"), h["ansible_host"], h.get("ansible_port", 22
         2>&1 | tee "${log}"
     local rc=${PIPESTATUS[0]}
 
-    # tests/integration/integration.cfg: pipelining, ControlPersist masters in this directory.
+    # tests/integration/integration.cfg: pipelining, ControlPersist masters in cp_dir.
     local sock
-    for sock in /tmp/lvs-dr-ansible-cp/*; do
+    for sock in "${cp_dir}"/*; do
         [[ -S "${sock}" ]] && ssh -o ControlPath="${sock}" -O exit lvs-lab >/dev/null 2>&1
     done
 
