@@ -20,6 +20,7 @@ __metaclass__ = type
 
 import ipaddress
 import re
+import time
 
 SCHEDULERS = ('rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos')
 DEFAULT_SCHEDULER = 'wlc'
@@ -864,6 +865,31 @@ class Ipvsadm(object):
                                                                 'the plan', state),
             rc=rc, stdout=out, stderr=err, cmd=cmd, commands=commands, unexpected=unexpected)
         return None  # not reached
+
+
+def wait_drained(ipvsadm, svc_key, dest_key, timeout, interval, clock=None, sleep=None):
+    """Poll the connection counts of one real server until it has no active connection or ``timeout`` seconds passed.
+
+    One ipvsadm process per poll. Returns (the table at the last poll, a dict: ``active_connections`` and
+    ``inactive_connections`` at the last poll, ``timed_out``, ``seconds`` waited, ``polls`` and ``gone`` (the real
+    server or its service left the table while we waited: nothing is left to wait for)).
+    """
+    clock = clock or time.monotonic
+    sleep = sleep or time.sleep
+    start = clock()
+    polls = 0
+    while True:
+        table, conns = ipvsadm.read()[:2]
+        polls += 1
+        svc = table.get(svc_key)
+        gone = svc is None or dest_key not in svc.dests
+        counts = {} if gone else conns.get(svc_key, {}).get(dest_key, {})
+        active = counts.get('active_connections', 0)
+        elapsed = clock() - start
+        if gone or active == 0 or elapsed >= timeout:
+            return table, dict(active_connections=active, inactive_connections=counts.get('inactive_connections', 0),
+                               timed_out=not gone and active > 0, seconds=round(elapsed, 3), polls=polls, gone=gone)
+        sleep(min(interval, max(timeout - elapsed, 0)))
 
 
 def changes(current, target):

@@ -18,7 +18,8 @@ description:
     connection thresholds.
   - The service is named by O(virtual_address), O(virtual_port) and O(protocol), or by O(fwmark). Create it first with
     M(lvs.dr.ipvs_service) or M(lvs.dr.ipvs_table).
-  - A weight of V(0) quiesces the real server (no new connections) without removing it.
+  - A weight of V(0) quiesces the real server (no new connections) without removing it. O(state=drained) quiesces it
+    and waits for its connections to end; O(drain=true) does the same before removing it.
 author:
   - lvs.dr maintainers (@lvs-dr)
 extends_documentation_fragment:
@@ -40,10 +41,41 @@ options:
   state:
     description:
       - V(present) adds the real server or edits it in place; V(absent) removes it.
-      - With V(present) the service must exist; with V(absent) a missing service is not an error.
+      - V(drained) takes it out of service gracefully and keeps it in the table. Its weight becomes V(0) at once, so the
+        scheduler sends it no new connection, then the task waits until its active connections have ended
+        (O(drain_timeout)). Its other attributes stay as they are in the table; O(weight), O(forwarding_method) and
+        the thresholds are ignored.
+      - With V(present) the service must exist; with V(absent) and V(drained) a missing service or real server is not
+        an error (nothing to remove or drain).
     type: str
     default: present
-    choices: [present, absent]
+    choices: [present, absent, drained]
+  drain:
+    description:
+      - With O(state=absent), drain the real server first, as O(state=drained) does, and remove it only once its
+        active connections have ended. If they have not ended within O(drain_timeout), the task fails and leaves the
+        real server in the table at weight V(0).
+      - Without it, O(state=absent) removes the real server at once. With C(net.ipv4.vs.expire_nodest_conn=1) its
+        established connections are then dropped at their next packet.
+      - Only valid with O(state=absent).
+    type: bool
+    default: false
+    version_added: 0.2.0
+  drain_timeout:
+    description:
+      - How long to wait, in seconds, for the active connections of a draining real server to end.
+      - When they have not ended by then, the task fails and says how many are still open (the real server stays at
+        weight V(0)). V(0) quiesces without waiting and never fails on open connections.
+      - The kernel counts a TCP connection as active while it is established, and as inactive after it closes
+        (C(TIME_WAIT), C(FIN_WAIT)) until its entry expires; only active connections are waited for.
+    type: int
+    default: 300
+    version_added: 0.2.0
+  drain_poll_interval:
+    description: Seconds between two readings of the connection counts while draining (one C(ipvsadm) process each).
+    type: float
+    default: 1.0
+    version_added: 0.2.0
 seealso:
   - module: lvs.dr.ipvs_service
   - module: lvs.dr.ipvs_table
@@ -71,7 +103,25 @@ EXAMPLES = r'''
     upper_threshold: 500
     lower_threshold: 400
 
-- name: Remove it
+- name: Drain it for maintenance - no new connections, wait up to 10 minutes for the open ones to end
+  lvs.dr.ipvs_realserver:
+    virtual_address: 192.0.2.10
+    virtual_port: 8080
+    address: 198.51.100.13
+    state: drained
+    drain_timeout: 600
+  register: drained
+
+- name: Remove it once its connections have ended (fails, leaving it at weight 0, if they last over 2 minutes)
+  lvs.dr.ipvs_realserver:
+    virtual_address: 192.0.2.10
+    virtual_port: 8080
+    address: 198.51.100.13
+    state: absent
+    drain: true
+    drain_timeout: 120
+
+- name: Remove it at once
   lvs.dr.ipvs_realserver:
     virtual_address: 192.0.2.10
     virtual_port: 8080
@@ -86,6 +136,29 @@ commands:
   type: list
   elements: str
   sample: ["-a -t 192.0.2.10:8080 -r 198.51.100.13:8080 -g -w 2"]
+drain:
+  description:
+    - What draining found, with O(state=drained) or O(drain=true) when the real server was in the table. In check
+      mode, the counts when the task ran (it does not wait).
+  returned: when draining
+  type: dict
+  contains:
+    active_connections:
+      description: Active connections of the real server at the last reading (still open when the timeout hit).
+      type: int
+    inactive_connections:
+      description: Inactive connection entries (closed, not yet expired) at the last reading.
+      type: int
+    timed_out:
+      description: Whether O(drain_timeout) passed with active connections left.
+      type: bool
+    seconds:
+      description: How long the task waited.
+      type: float
+    polls:
+      description: How many times it read the connection counts.
+      type: int
+  sample: {"active_connections": 0, "inactive_connections": 3, "timed_out": false, "seconds": 4.2, "polls": 5}
 realserver:
   description: The real server as it is after the task (as it would be, in check mode); V(null) when absent.
   returned: always
@@ -103,14 +176,19 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
     SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, dest_from_params, diff_text, fail_invalid, join_args, plan,
-    realserver_spec, service_identity_from_params, service_identity_spec,
+    realserver_spec, service_identity_from_params, service_identity_spec, wait_drained,
 )
 
 
 def build_module():
     argument_spec = service_identity_spec()
     argument_spec.update(realserver_spec())
-    argument_spec.update(state=dict(type='str', default='present', choices=['present', 'absent']))
+    argument_spec.update(
+        state=dict(type='str', default='present', choices=['present', 'absent', 'drained']),
+        drain=dict(type='bool', default=False),
+        drain_timeout=dict(type='int', default=300),
+        drain_poll_interval=dict(type='float', default=1.0),
+    )
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **SERVICE_CONSTRAINTS)
 
 
@@ -118,10 +196,23 @@ def dest_line(svc, dest):
     return [join_args(['-a'] + svc.ident_args() + dest.args())] if dest else []
 
 
+def validate_drain(params):
+    if params['drain'] and params['state'] != 'absent':
+        raise IpvsError('drain: only valid with state=absent (state=drained always drains), got state=%s'
+                        % params['state'], 'drain')
+    if params['drain_timeout'] < 0:
+        raise IpvsError('drain_timeout: must be 0 or more seconds, got %d' % params['drain_timeout'], 'drain_timeout')
+    if not 0.1 <= params['drain_poll_interval'] <= 3600:
+        raise IpvsError('drain_poll_interval: must be between 0.1 and 3600 seconds, got %s'
+                        % params['drain_poll_interval'], 'drain_poll_interval')
+
+
 def main():
     module = build_module()
     params = module.params
+    state = params['state']
     try:
+        validate_drain(params)
         # Only the identity of the service matters here; its other attributes are not touched.
         ident = service_identity_from_params(params)
         wanted = dest_from_params(ident, params)
@@ -129,28 +220,66 @@ def main():
         fail_invalid(module, exc)
 
     ipvsadm = Ipvsadm(module)
-    current = ipvsadm.read()[0]
+    current, conns = ipvsadm.read()[:2]
     svc = current.get(ident.key)
-    if svc is None and params['state'] == 'present':
+    if svc is None and state == 'present':
         module.fail_json(msg='the virtual service %s does not exist; create it first with lvs.dr.ipvs_service or '
                              'lvs.dr.ipvs_table' % ident.label())
-    target = current.copy()
-    before = after = None
-    if svc is not None:
-        new_svc = target.get(ident.key)
-        before = svc.dests.get(wanted.key)
-        if params['state'] == 'absent':
-            new_svc.dests.pop(wanted.key, None)
-        else:
-            new_svc.add_dest(wanted)
-            after = wanted
-    commands = plan(current, target)
+    before = svc.dests.get(wanted.key) if svc is not None else None
+    result = dict(changed=False, commands=[])
+    after = None
 
-    result = dict(changed=bool(commands), commands=commands, realserver=after.to_dict() if after else None)
+    if (state == 'drained' or params['drain']) and before is not None:
+        # Quiesce: weight 0, nothing else changes, then wait for the active connections to end.
+        after = before.copy()
+        after.weight = 0
+        target = current.copy()
+        target.get(ident.key).add_dest(after.copy())
+        commands = plan(current, target)
+        result['commands'].extend(commands)
+        if commands and not module.check_mode:
+            current = ipvsadm.apply(current, target, commands)
+        if module.check_mode or params['drain_timeout'] == 0:
+            counts = conns.get(ident.key, {}).get(wanted.key, {})
+            drain = dict(active_connections=counts.get('active_connections', 0),
+                         inactive_connections=counts.get('inactive_connections', 0), timed_out=False, seconds=0.0,
+                         polls=0)
+        else:
+            current, drain = wait_drained(ipvsadm, ident.key, wanted.key, params['drain_timeout'],
+                                          params['drain_poll_interval'])
+            gone = drain.pop('gone')
+            if gone:
+                after = None
+            if drain['timed_out']:
+                module.fail_json(
+                    msg='%s still has %d active connection%s after %s s of draining (drain_timeout=%d); it stays in '
+                        '%s at weight 0%s' % (wanted.endpoint(), drain['active_connections'],
+                                              '' if drain['active_connections'] == 1 else 's', drain['seconds'],
+                                              params['drain_timeout'], ident.label(),
+                                              ', not removed' if state == 'absent' else ''),
+                    changed=bool(result['commands']), commands=result['commands'], drain=drain,
+                    realserver=after.to_dict() if after else None)
+        result['drain'] = drain
+
+    if state in ('present', 'absent'):
+        svc = current.get(ident.key)
+        target = current.copy()
+        after = None
+        if svc is not None:
+            if state == 'absent':
+                target.get(ident.key).dests.pop(wanted.key, None)
+            else:
+                target.get(ident.key).add_dest(wanted)
+                after = wanted
+        commands = plan(current, target)
+        result['commands'].extend(commands)
+        if commands and not module.check_mode:
+            ipvsadm.apply(current, target, commands)
+
+    result['changed'] = bool(result['commands'])
+    result['realserver'] = after.to_dict() if after else None
     if module._diff:
         result['diff'] = dict(before=diff_text(dest_line(ident, before)), after=diff_text(dest_line(ident, after)))
-    if commands and not module.check_mode:
-        ipvsadm.apply(current, target, commands)
     module.exit_json(**result)
 
 

@@ -336,3 +336,112 @@ def _thresholds_for(rules):
         else:
             lines.append('  -> %s          0          0          0          0' % tokens[4])
     return ''.join(line + '\n' for line in lines)
+
+
+# ------------------------------------------------------------------------------------------------ draining a real server
+
+DRAIN = dict(virtual_address='192.0.2.10', virtual_port=8080, address='198.51.100.12', drain_poll_interval=0.5)
+QUIESCED = WEB_RULES.replace('198.51.100.12:8080 -g -w 1', '198.51.100.12:8080 -g -w 0')
+WITHOUT_12 = WEB_RULES.replace('-a -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 1\n', '')
+
+
+def with_conns(active, inactive=0, rules=QUIESCED):
+    thresholds = WEB_THRESHOLDS.replace(
+        '  -> 198.51.100.12:8080          0          0          0          0\n',
+        '  -> 198.51.100.12:8080          0          0          %d          %d\n' % (active, inactive))
+    return (0, listing(rules, thresholds), '')
+
+
+@pytest.fixture
+def clock(mocker):
+    """A fake clock for the drain's polling: sleep() advances it, nothing really waits."""
+    now = [100.0]
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    mocker.patch('time.monotonic', lambda: now[0])
+    mocker.patch('time.sleep', sleep)
+    return sleeps
+
+
+def test_drained_quiesces_then_waits_for_the_active_connections(run_module, clock):
+    result, failed, calls = run_module(ipvs_realserver, dict(DRAIN, state='drained'), [
+        with_conns(2, rules=WEB_RULES),  # read
+        with_conns(2),                   # quiesce (-e ... -w 0) and its listing
+        with_conns(2), with_conns(1), with_conns(0, 3),  # polls
+    ], diff=True)
+    assert not failed and result['changed']
+    assert result['commands'] == ['-e -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 0']
+    assert calls[1][1] == '-e -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 0\n' + READ
+    assert all(data == READ for _cmd, data in calls[2:])
+    assert result['drain'] == dict(active_connections=0, inactive_connections=3, timed_out=False, seconds=1.0,
+                                   polls=3)
+    assert clock == [0.5, 0.5]
+    assert result['realserver']['weight'] == 0
+    assert result['diff']['after'] == '-a -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 0\n'
+
+
+def test_drained_twice_is_unchanged_and_waits_no_more(run_module, clock):
+    result, failed, calls = run_module(ipvs_realserver, dict(DRAIN, state='drained'), [with_conns(0), with_conns(0)])
+    assert not failed and not result['changed'] and result['commands'] == []
+    assert result['drain']['polls'] == 1 and clock == []
+
+
+def test_drain_timeout_fails_naming_the_open_connections_and_keeps_the_server(run_module, clock):
+    result, failed, calls = run_module(ipvs_realserver, dict(DRAIN, state='absent', drain=True, drain_timeout=2), [
+        with_conns(1, rules=WEB_RULES), with_conns(1)] + [with_conns(1)] * 5)
+    assert failed and result['changed']
+    assert result['msg'] == ('198.51.100.12:8080 still has 1 active connection after 2.0 s of draining '
+                             '(drain_timeout=2); it stays in tcp 192.0.2.10:8080 at weight 0, not removed')
+    assert result['drain']['timed_out'] and result['drain']['active_connections'] == 1
+    assert not any(data.startswith('-d') for _cmd, data in calls)  # never removed
+    assert sum(clock) == 2.0
+
+
+def test_drain_then_remove(run_module, clock):
+    result, failed, calls = run_module(ipvs_realserver, dict(DRAIN, state='absent', drain=True), [
+        with_conns(1, rules=WEB_RULES), with_conns(1), with_conns(0),  # read, quiesce, poll (then removal from it)
+        (0, listing(WITHOUT_12, WEB_THRESHOLDS.splitlines(True)[0] + WEB_THRESHOLDS.splitlines(True)[1]), ''),
+    ])
+    assert not failed and result['changed']
+    assert result['commands'] == ['-e -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 0',
+                                  '-d -t 192.0.2.10:8080 -r 198.51.100.12:8080']
+    assert calls[-1][1] == '-d -t 192.0.2.10:8080 -r 198.51.100.12:8080\n' + READ
+    assert result['realserver'] is None and result['drain']['timed_out'] is False
+
+
+def test_drain_in_check_mode_reports_without_waiting(run_module, clock):
+    result, failed, calls = run_module(ipvs_realserver, dict(DRAIN, state='absent', drain=True),
+                                       [with_conns(4, 1, rules=WEB_RULES)], check_mode=True)
+    assert not failed and result['changed'] and len(calls) == 1 and clock == []
+    assert result['commands'] == ['-e -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 0',
+                                  '-d -t 192.0.2.10:8080 -r 198.51.100.12:8080']
+    assert result['drain']['active_connections'] == 4 and result['drain']['inactive_connections'] == 1
+
+
+def test_a_real_server_removed_by_someone_else_while_draining_ends_the_wait(run_module, clock):
+    result, failed, calls = run_module(ipvs_realserver, dict(DRAIN, state='drained', drain_timeout=60), [
+        with_conns(3, rules=WEB_RULES), with_conns(3),
+        (0, listing(WITHOUT_12, WEB_THRESHOLDS.splitlines(True)[0] + WEB_THRESHOLDS.splitlines(True)[1]), ''),
+    ])
+    assert not failed and result['realserver'] is None and result['drain']['polls'] == 1
+
+
+def test_draining_a_missing_real_server_is_unchanged(run_module, clock):
+    result, failed, calls = run_module(ipvs_realserver, dict(DRAIN, address='198.51.100.99', state='drained'),
+                                       [with_conns(0)])
+    assert not failed and not result['changed'] and 'drain' not in result and len(calls) == 1
+
+
+@pytest.mark.parametrize('args, option', [
+    (dict(DRAIN, drain=True), 'drain'),
+    (dict(DRAIN, state='drained', drain=True), 'drain'),
+    (dict(DRAIN, state='drained', drain_timeout=-1), 'drain_timeout'),
+    (dict(DRAIN, state='drained', drain_poll_interval=0), 'drain_poll_interval'),
+])
+def test_drain_options_are_validated_before_any_command(run_module, args, option):
+    result, failed, calls = run_module(ipvs_realserver, args, [])
+    assert failed and result['msg'].startswith(option + ':') and calls == []
