@@ -310,9 +310,9 @@ def run_module(module, profile=REALSERVER):
     instance = None
     if present and not params.get('purge', True) and old is not None:
         if old['interface'] != params['interface']:
-            module.fail_json(msg='purge: false cannot move instance "%s" from interface %s to %s, which would remove its '
-                                 'VIPs from %s; run with purge: true to move it' % (name, old['interface'],
-                                                                                   params['interface'], old['interface']))
+            module.fail_json(msg='purge: false cannot move instance "%s" from interface %s to %s, which would remove '
+                                 'its VIPs from %s; run with purge: true to move it'
+                                 % (name, old['interface'], params['interface'], old['interface']))
         vips = vips + [vip for vip in old['vips'] if vip not in vips]
     if present:
         instance = {

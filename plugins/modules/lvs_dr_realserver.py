@@ -69,11 +69,11 @@ options:
     elements: str
   purge:
     description:
-      - With V(true), the instance holds exactly O(vips): a VIP it held before and that is no longer listed is removed.
+      - With V(true), the instance holds exactly O(vips). A VIP it held before and that is no longer listed is removed.
       - With V(false), VIPs are only added. The VIPs the instance already holds stay, on the host, in its boot unit and in
         its record, so a later run with O(purge=true) removes them. This is the first half of a change that must not drop
-        traffic (the C(lvs.dr.site) playbook uses it): add the new VIPs before the directors send to them, and
-        remove the old ones only after every director has stopped sending to them.
+        traffic, as the C(lvs.dr.site) playbook makes it. It adds the new VIPs before the directors send to them, and
+        removes the old ones only after every director has stopped sending to them.
       - O(purge=false) cannot move the instance to another O(interface), which would remove its VIPs from the old one.
     type: bool
     default: true
