@@ -288,10 +288,19 @@ stage_molecule() {
     lab_up || return 1
     local lab_env
     lab_env="$("${LAB}" env)" || { err "lab/lab env failed"; return 1; }
+    mkdir -p tests/output
     (
         eval "${lab_env}"
         in_venv molecule test
-    )
+    ) 2>&1 | tee tests/output/molecule.log
+    return "${PIPESTATUS[0]}"
+}
+
+# The lines of a failed molecule run that say what failed (pytest's and Ansible's), without colours:
+# printed again after the summary, where a log cut to its end still shows them.
+molecule_failures() {
+    sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *│ \{0,1\}//' tests/output/molecule.log 2>/dev/null \
+        | grep -E '^(FAILED|ERROR) |^E  |^fatal: |^failed: |Error: |^[a-z_/]+\.py:[0-9]+: ' | tail -n 40
 }
 
 # --- driver ------------------------------------------------------------------
@@ -342,6 +351,10 @@ printf '\n%-12s %-6s %s\n' STAGE RESULT SECONDS
 for s in "${stages[@]}"; do
     printf '%-12s %-6s %s\n' "${s}" "${result[${s}]}" "${duration[${s}]}"
 done
+if [[ "${result[molecule]:-}" == FAIL && -s tests/output/molecule.log ]]; then
+    printf '\nmolecule failed; what failed (full log: tests/output/molecule.log):\n'
+    molecule_failures
+fi
 echo
 echo "${passed} passed, ${failed} failed"
 ((failed == 0))
