@@ -28,6 +28,11 @@ description:
     service sets C(allow_empty_pool=true), so a misspelt group never empties a pool.
   - Services with C(state=absent) are passed on by identity; they place no VIP, pin no MAC, load no scheduler and are
     not checked against the topology.
+  - A pool member can be taken out of service by the host's C(realserver_state) variable, or by the C(state) of its
+    C(realservers) item, which wins. V(present) (the default) serves. V(drained) stays in the pool at weight V(0),
+    keeps its MAC pinned and its VIPs, and takes no new connection. V(absent) leaves the pool once drained, and its
+    VIPs are released. Both are listed in RV(_value.drain). A pool whose members are all drained or absent is a
+    problem unless the service sets C(allow_empty_pool=true).
 options:
   _input:
     description: The services (C(director_services)).
@@ -113,6 +118,12 @@ _value:
       description: Pool members without gathered facts whose address or MAC is therefore unknown.
       type: list
       elements: str
+    drain:
+      description:
+        - The pool members taken out of service, each as options of M(lvs.dr.ipvs_realserver) - the service's
+          identity, C(address), C(port) when the item gives one, and C(state) (V(drained) or V(absent)).
+      type: list
+      elements: dict
 '''
 
 from ansible_collections.lvs.dr.plugins.plugin_utils._plan import director_plan

@@ -37,7 +37,9 @@ IDENTITY_KEYS = ('protocol', 'virtual_address', 'vip', 'virtual_port', 'fwmark',
 POOL_KEYS = ('realservers', 'realserver_group', 'realserver_weight', 'allow_empty_pool')
 # Keys of a dict item of realservers: the destination options of lvs.dr.ipvs_table, plus host and mac.
 MEMBER_DEST_KEYS = ('address', 'port', 'weight', 'forwarding_method', 'upper_threshold', 'lower_threshold')
-MEMBER_KEYS = MEMBER_DEST_KEYS + ('host', 'mac')
+MEMBER_KEYS = MEMBER_DEST_KEYS + ('host', 'mac', 'state')
+# What a pool member can be asked to be (the host variable realserver_state, or state of a realservers item).
+MEMBER_STATES = ('present', 'drained', 'absent')
 DEFAULT_REALSERVER_GROUP = 'lvs_realservers'
 
 
@@ -111,14 +113,15 @@ def mac_from_facts(facts, address):
 class Member(object):
     """A pool member as the inventory describes it: a host of the inventory or a bare address."""
 
-    __slots__ = ('host', 'address', 'mac', 'weight', 'facts_missing')
+    __slots__ = ('host', 'address', 'mac', 'weight', 'facts_missing', 'state')
 
-    def __init__(self, host=None, address=None, mac=None, weight=None, facts_missing=False):
+    def __init__(self, host=None, address=None, mac=None, weight=None, facts_missing=False, state=None):
         self.host = host
         self.address = address
         self.mac = mac
         self.weight = weight
         self.facts_missing = facts_missing
+        self.state = state
 
 
 class Planner(object):
@@ -151,7 +154,8 @@ class Planner(object):
             address = str(address) if address else None
             mac = hv.get('realserver_mac') or (mac_from_facts(facts, address) if address else None)
             member = Member(host=name, address=address, mac=str(mac).lower() if mac else None,
-                            weight=hv.get('realserver_weight'), facts_missing=not facts)
+                            weight=hv.get('realserver_weight'), facts_missing=not facts,
+                            state=hv.get('realserver_state'))
             self._hosts[name] = member
         return member
 
@@ -235,7 +239,7 @@ class Planner(object):
             if unknown:
                 return None, '%s: unknown key%s %s (known: %s)' % (
                     where, 's' if len(unknown) > 1 else '', ', '.join(unknown), ', '.join(MEMBER_KEYS))
-            options = dict((key, entry[key]) for key in MEMBER_DEST_KEYS + ('mac',) if key in entry)
+            options = dict((key, entry[key]) for key in MEMBER_DEST_KEYS + ('mac', 'state') if key in entry)
             if entry.get('host') is not None:
                 if not self.is_host(entry['host']):
                     return None, '%s: host %r is not in the inventory' % (where, entry['host'])
@@ -264,8 +268,11 @@ def director_plan(services, groups, hostvars, facts=None, interface='', realserv
 
     Returns a dict: ``services`` (lvs.dr.ipvs_table input: present services with their pools, absent ones by
     identity), ``vips`` (to place on ``interface``), ``arp`` (static entries), ``modules`` (kernel modules),
-    ``problems`` (each a sentence; the role fails on any) and ``unresolved_hosts`` (pool members whose address or
-    MAC is unknown because their facts were never gathered).
+    ``problems`` (each a sentence; the role fails on any), ``unresolved_hosts`` (pool members whose address or
+    MAC is unknown because their facts were never gathered) and ``drain``: the members taken out of service by
+    their ``realserver_state`` (or the ``state`` of their realservers item), each as the options of
+    lvs.dr.ipvs_realserver (service identity, ``address``, ``state``: ``drained`` stays in the pool at weight 0,
+    ``absent`` leaves it once drained).
     """
     planner = Planner(groups, hostvars, realserver_group)
     problems = []
@@ -279,13 +286,13 @@ def director_plan(services, groups, hostvars, facts=None, interface='', realserv
         if name not in modules:
             modules.append(str(name))
     if services is None or isinstance(services, (str, bytes, Mapping)) or not isinstance(services, (list, tuple)):
-        return dict(services=[], vips=[], arp=[], modules=modules, unresolved_hosts=[],
+        return dict(services=[], vips=[], arp=[], modules=modules, unresolved_hosts=[], drain=[],
                     problems=problems + ['director_services must be a list of services, got %r' % (services,)])
     if not services:
         problems.append('director_services is empty: there is nothing to serve. Declare the services (for example '
                         'in group_vars of the directors); to remove services, list them with state: absent')
 
-    result_services, vips, arp, unresolved = [], [], {}, []
+    result_services, vips, arp, unresolved, drains = [], [], {}, [], []
     seen, present_vips, rs_addresses = {}, set(), {}
     for index, item in enumerate(services):
         label, svc, bad = planner.service(index, item)
@@ -312,8 +319,17 @@ def director_plan(services, groups, hostvars, facts=None, interface='', realserv
         problems.extend(bad)
         pool = []
         service_weight = item.get('realserver_weight')
+        identity = dict((key, item[key]) for key in IDENTITY_KEYS if key in item)
+        if 'vip' in identity:
+            identity['virtual_address'] = identity.pop('vip')
+        taken_out = 0
         for member, options in members:
             name = _pool_member_name(member)
+            state = options.get('state') or member.state or 'present'
+            if state not in MEMBER_STATES:
+                problems.append('%s: real server %s: %s must be present, drained or absent, got %r'
+                                % (label, name, 'state' if 'state' in options else 'realserver_state', state))
+                continue
             address = options.get('address') or member.address
             if not address:
                 if member.facts_missing and member.host not in unresolved:
@@ -328,7 +344,7 @@ def director_plan(services, groups, hostvars, facts=None, interface='', realserv
                 weight = service_weight
             params = dict((key, options[key]) for key in MEMBER_DEST_KEYS if key in options)
             params['address'] = address
-            params['weight'] = 1 if weight is None else weight
+            params['weight'] = 0 if state == 'drained' else 1 if weight is None else weight
             try:
                 dest = dest_from_params(svc, params, '%s real server %s: ' % (label, name))
             except IpvsError as exc:
@@ -337,6 +353,14 @@ def director_plan(services, groups, hostvars, facts=None, interface='', realserv
             if dest.key in svc.dests:
                 problems.append('%s: real server %s (%s) is in the pool twice' % (label, name, dest.endpoint()))
                 continue
+            if state != 'present':
+                taken_out += 1
+                drain = dict(identity, address=dest.address, state=state)
+                if 'port' in params:
+                    drain['port'] = dest.port
+                drains.append(drain)
+                if state == 'absent':
+                    continue
             svc.add_dest(dest)
             rs_addresses.setdefault(dest.address, name)
             entry = dict(address=dest.address, weight=dest.weight)
@@ -360,6 +384,10 @@ def director_plan(services, groups, hostvars, facts=None, interface='', realserv
                                     'mac of its realservers item, or director_static_arp: false)' % (label, name))
                 else:
                     arp[dest.address] = dict(address=dest.address, mac=str(mac).lower(), interface=interface)
+        if taken_out and taken_out == len(members) and not item.get('allow_empty_pool'):
+            problems.append('%s: every real server of the pool is drained or absent (realserver_state); the service '
+                            'would take no new connection. Set allow_empty_pool: true on the service if that is '
+                            'intended' % label)
         entry = dict((key, item[key]) for key in SERVICE_KEYS if key in item)
         if 'vip' in entry:
             entry['virtual_address'] = entry.pop('vip')
@@ -369,7 +397,7 @@ def director_plan(services, groups, hostvars, facts=None, interface='', realserv
         problems.append('VIP %s is also the address of real server %s; a real server holds the VIP on lo and cannot '
                         'be reached at it' % (address, rs_addresses[address]))
     return dict(services=result_services, vips=vips, arp=list(arp.values()), modules=modules, problems=problems,
-                unresolved_hosts=unresolved)
+                unresolved_hosts=unresolved, drain=drains)
 
 
 def realserver_plan(host, groups, hostvars, director_group='lvs_directors'):
@@ -442,6 +470,7 @@ def _holds(planner, label, item, host, me, my_groups, director, problems):
     group, entries, bad = planner.pool_source(label, item)
     problems.extend('director %s: %s' % (director, problem) for problem in bad)
     if group is not None:
-        return group in my_groups
-    return any(name == host or (name is None and me.address and address == me.address)
-               for name, address, _options in entries)
+        return group in my_groups and me.state != 'absent'
+    return any((name == host or (name is None and me.address and address == me.address))
+               and (options.get('state') or me.state) != 'absent'
+               for name, address, options in entries)

@@ -306,6 +306,58 @@ def test_ten_thousand_members_are_resolved_once_each():
     assert Counting.reads == 10000  # each host's variables read once, for both services
 
 
+# ---------------------------------------------------------------------------------------- drained and absent members
+
+def test_a_drained_host_stays_at_weight_0_and_an_absent_one_leaves_after_its_drain():
+    groups, hostvars = inventory(realservers={'r1': '10.1.0.21', 'r2': '10.1.0.22', 'r3': '10.1.0.23'},
+                                 rs_vars={'r2': {'realserver_state': 'drained'}, 'r3': {'realserver_state': 'absent'}})
+    result = plan([WEB], groups, hostvars)
+    assert result['problems'] == []
+    assert pool(result, 0) == [('10.1.0.21', 1), ('10.1.0.22', 0)]
+    assert result['drain'] == [
+        {'virtual_address': '10.1.0.100', 'virtual_port': 8080, 'address': '10.1.0.22', 'state': 'drained'},
+        {'virtual_address': '10.1.0.100', 'virtual_port': 8080, 'address': '10.1.0.23', 'state': 'absent'},
+    ]
+    # The drained host is still pinned (it still serves its open connections); the absent one is not.
+    assert [e['address'] for e in result['arp']] == ['10.1.0.21', '10.1.0.22']
+
+
+def test_a_realservers_item_state_overrides_the_host_variable():
+    groups, hostvars = inventory(rs_vars={'r1': {'realserver_state': 'drained'}})
+    service = dict(WEB, vip='10.1.0.100', realservers=[{'host': 'r1', 'state': 'present'},
+                                                       {'address': '10.1.0.30', 'mac': '02:00:00:00:00:1e',
+                                                        'state': 'drained', 'port': 8080}])
+    del service['virtual_address']
+    result = plan([service], groups, hostvars)
+    assert result['problems'] == []
+    assert pool(result, 0) == [('10.1.0.21', 1), ('10.1.0.30', 0)]
+    # The identity is given as lvs.dr.ipvs_realserver takes it (vip becomes virtual_address).
+    assert result['drain'] == [{'virtual_address': '10.1.0.100', 'virtual_port': 8080, 'address': '10.1.0.30',
+                                'state': 'drained', 'port': 8080}]
+
+
+def test_a_pool_with_every_member_out_is_a_problem_unless_allowed():
+    groups, hostvars = inventory(rs_vars={'r1': {'realserver_state': 'drained'}, 'r2': {'realserver_state': 'absent'}})
+    result = plan([WEB], groups, hostvars)
+    assert any('every real server of the pool is drained or absent' in p for p in result['problems'])
+    assert plan([dict(WEB, allow_empty_pool=True)], groups, hostvars)['problems'] == []
+
+
+def test_a_misspelt_state_is_a_problem_naming_the_host_and_variable():
+    groups, hostvars = inventory(rs_vars={'r1': {'realserver_state': 'drainned'}})
+    result = plan([WEB], groups, hostvars)
+    assert result['problems'] == ["director_services[0] (tcp 10.1.0.100:8080): real server r1: realserver_state "
+                                  "must be present, drained or absent, got 'drainned'"]
+
+
+def test_an_absent_host_holds_no_vip_a_drained_one_keeps_it():
+    groups, hostvars = inventory(directors={'d1': {'director_services': [WEB, dict(WEB, virtual_address='10.1.0.101',
+                                                                                     realservers=['r1', 'r2'])]}},
+                                 rs_vars={'r1': {'realserver_state': 'absent'}, 'r2': {'realserver_state': 'drained'}})
+    assert realserver_plan('r1', groups, hostvars)['vips'] == []
+    assert realserver_plan('r2', groups, hostvars)['vips'] == ['10.1.0.100', '10.1.0.101']
+
+
 # --------------------------------------------------------------------------------------------------- real-server side
 
 def rs_plan(host, services=None, directors=None, **kwargs):
