@@ -474,3 +474,21 @@ def _holds(planner, label, item, host, me, my_groups, director, problems):
     return any((name == host or (name is None and me.address and address == me.address))
                and (options.get('state') or me.state) != 'absent'
                for name, address, options in entries)
+
+
+def pool_entries(plan, address):
+    """Where real server ``address`` is in a director's plan (from director_plan()): one entry per present service
+    whose pool holds it, as the options of lvs.dr.ipvs_realserver (the service's identity, then the destination as
+    the plan sets it: address, weight, and port, forwarding_method and thresholds when given). Raises IpvsError for
+    an address that is not one."""
+    wanted = normalize_address(address, 'address')[0]
+    entries = []
+    for service in (plan or {}).get('services') or ():
+        if service.get('state', 'present') == 'absent':
+            continue
+        for member in service.get('realservers') or ():
+            if member.get('address') == wanted:
+                entry = dict((key, service[key]) for key in IDENTITY_KEYS if key in service and key != 'vip')
+                entry.update(member)
+                entries.append(entry)
+    return entries

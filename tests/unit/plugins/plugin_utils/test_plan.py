@@ -13,7 +13,8 @@ import copy
 
 import pytest
 
-from ansible_collections.lvs.dr.plugins.plugin_utils._plan import director_plan, mac_from_facts, realserver_plan
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs import IpvsError
+from ansible_collections.lvs.dr.plugins.plugin_utils._plan import director_plan, mac_from_facts, pool_entries, realserver_plan
 
 
 def facts(address, mac, prefix=24, iface='eth0', ipv6=None):
@@ -443,3 +444,29 @@ def test_a_misspelt_director_group_is_a_problem():
 def test_a_real_server_in_no_pool_has_no_vips_and_no_problem():
     result = rs_plan('r2', [dict(WEB, realservers=['r1'])])
     assert result == {'vips': [], 'directors': ['d1'], 'problems': []}
+
+
+# ------------------------------------------------------------------------------------------------------- pool_entries
+
+def test_pool_entries_give_the_options_to_drain_or_restore_one_real_server():
+    groups, hostvars = inventory(rs_vars={'r1': {'realserver_weight': 3}})
+    services = [WEB,
+                {'vip': '10.1.0.101', 'virtual_port': 80, 'realservers': [{'host': 'r1', 'weight': 5},
+                                                                          {'host': 'r2', 'upper_threshold': 9}]},
+                {'fwmark': 7, 'realservers': ['r2']},
+                dict(WEB, virtual_address='10.1.0.102', state='absent')]
+    result = plan(services, groups, hostvars)
+    assert result['problems'] == []
+    assert pool_entries(result, '10.1.0.21') == [
+        {'virtual_address': '10.1.0.100', 'virtual_port': 8080, 'address': '10.1.0.21', 'weight': 3},
+        {'virtual_address': '10.1.0.101', 'virtual_port': 80, 'address': '10.1.0.21', 'weight': 5},
+    ]
+    assert pool_entries(result, '10.1.0.22') == [
+        {'virtual_address': '10.1.0.100', 'virtual_port': 8080, 'address': '10.1.0.22', 'weight': 1},
+        {'virtual_address': '10.1.0.101', 'virtual_port': 80, 'address': '10.1.0.22', 'weight': 1,
+         'upper_threshold': 9},
+        {'fwmark': 7, 'address': '10.1.0.22', 'weight': 1},
+    ]
+    assert pool_entries(result, '10.1.0.99') == []
+    with pytest.raises(IpvsError):
+        pool_entries(result, 'web1')
