@@ -186,15 +186,19 @@ WEB = {"virtual_address": VIP, "virtual_port": PORT, "protocol": "tcp", "schedul
 EXTRA = {"virtual_address": VIP2, "virtual_port": 8081, "scheduler": "rr"}
 
 
-def site(services, *extra):
-    """Run lvs.dr.site against the molecule inventory with director_services overridden; return (rc, output)."""
+def playbook(name, *extra):
+    """Run a playbook of the collection against the molecule inventory; return (rc, output)."""
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    overrides = json.dumps({"director_services": services})
     proc = subprocess.run(
-        ["ansible-playbook", "-i", os.path.dirname(inventory), "lvs.dr.site", "-e", overrides] + list(extra),
+        ["ansible-playbook", "-i", os.path.dirname(inventory), name] + list(extra),
         capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
     )
     return proc.returncode, proc.stdout + proc.stderr
+
+
+def site(services, *extra):
+    """Run lvs.dr.site with director_services overridden; return (rc, output)."""
+    return playbook("lvs.dr.site", "-e", json.dumps({"director_services": services}), *extra)
 
 
 def add_foreign_service():
@@ -303,6 +307,57 @@ def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
         assert VIP2 not in lo and "%s/32" % VIP in lo
     # Both real servers are still in the remaining pool: their pins stay.
     assert director.check_output("ip -4 neigh show nud permanent") == neigh_before
+    assert_spread(fetch())
+
+
+def weights():
+    """The weight of each real server of the service in the director's kernel table, by address."""
+    table = node(DIRECTOR).check_output("ipvsadm -Sn")
+    return dict((address, int(weight)) for address, weight in re.findall(
+        r"(?m)^-a -t %s -r ([0-9.]+):%d -g -w (\d+)$" % (re.escape(SERVICE), PORT), table))
+
+
+def test_a_drained_real_server_finishes_its_requests_and_takes_no_new_one():
+    director = node(DIRECTOR)
+    rules_before = director.file("/etc/ipvsadm.rules").content_string
+    rs1, rs2 = REALSERVERS["lvs-dr-rs1"][0], REALSERVERS["lvs-dr-rs2"][0]
+    assert weights() == {rs1: 3, rs2: 1}
+    with Load() as draining:
+        rc, out = playbook("lvs.dr.drain", "-e", "drain_hosts=lvs-dr-rs2")
+    assert rc == 0, out
+    assert draining.result["sent"] >= 200, draining.result
+    assert draining.result["failed"] == 0, draining.result
+    assert weights() == {rs1: 3, rs2: 0}
+    # No new connection goes to the drained server, and the rules file is not changed (the drain is for this run).
+    assert set(fetch()) == {"lvs-dr-rs1"}
+    assert director.file("/etc/ipvsadm.rules").content_string == rules_before
+
+
+def test_rolling_maintenance_stops_every_web_server_without_a_failed_request(tmp_path):
+    """lvs.dr.rolling over both real servers, the maintenance stopping each one's web server for a few seconds: the
+    drained server (from the test before) and the other one both come back with their weights, and not one request
+    fails."""
+    maintenance = tmp_path / "maintenance.yml"
+    maintenance.write_text(
+        "- name: Stop the web server\n"
+        "  ansible.builtin.systemd_service: {name: lvs-dr-testweb.service, state: stopped}\n"
+        "- name: Stay down for a while\n"
+        "  ansible.builtin.pause: {seconds: 3}\n"
+        "- name: Start it again\n"
+        "  ansible.builtin.systemd_service: {name: lvs-dr-testweb.service, state: started}\n"
+        "- name: Wait until it answers\n"
+        "  ansible.builtin.wait_for: {port: %d, timeout: 60}\n" % PORT)
+    started = dict((name, node(name).check_output("systemctl show -p ActiveEnterTimestamp lvs-dr-testweb.service"))
+                   for name in REALSERVERS)
+    with Load() as rolling:
+        rc, out = playbook("lvs.dr.rolling", "-e", "rolling_tasks=%s" % maintenance)
+    assert rc == 0, out
+    assert rolling.result["sent"] >= 200, rolling.result
+    assert rolling.result["failed"] == 0, rolling.result
+    assert set(rolling.result["answers"]) == set(REALSERVERS), rolling.result
+    for name in REALSERVERS:  # the maintenance did run on each of them
+        assert node(name).check_output("systemctl show -p ActiveEnterTimestamp lvs-dr-testweb.service") != started[name]
+    assert weights() == dict((address, weight) for address, weight in REALSERVERS.values())
     assert_spread(fetch())
 
 
