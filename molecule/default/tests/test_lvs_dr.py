@@ -145,6 +145,10 @@ def test_director_files():
     assert director.service("ipvsadm.service").is_enabled
     assert director.file("/etc/modules-load.d/lvs-dr-director.conf").contains("^ip_vs_wrr$")
     assert director.sysctl("net.ipv4.vs.expire_nodest_conn") == 1
+    assert director.sysctl("net.ipv4.vs.expire_quiescent_template") == 1
+    # Chosen for the kernel: a reused port seen in FIN_WAIT (direct routing) is rescheduled.
+    assert director.sysctl("net.ipv4.vs.conn_reuse_mode") == 2
+    assert "FIN_WAIT" in director.file("/etc/sysctl.d/90-lvs-dr-director.conf").content_string
     assert director.service("lvs-dr-static-arp.service").is_enabled
 
 
