@@ -352,8 +352,8 @@ def test_a_misspelt_state_is_a_problem_naming_the_host_and_variable():
 
 
 def test_an_absent_host_holds_no_vip_a_drained_one_keeps_it():
-    groups, hostvars = inventory(directors={'d1': {'director_services': [WEB, dict(WEB, virtual_address='10.1.0.101',
-                                                                                     realservers=['r1', 'r2'])]}},
+    services = [WEB, dict(WEB, virtual_address='10.1.0.101', realservers=['r1', 'r2'])]
+    groups, hostvars = inventory(directors={'d1': {'director_services': services}},
                                  rs_vars={'r1': {'realserver_state': 'absent'}, 'r2': {'realserver_state': 'drained'}})
     assert realserver_plan('r1', groups, hostvars)['vips'] == []
     assert realserver_plan('r2', groups, hostvars)['vips'] == ['10.1.0.100', '10.1.0.101']

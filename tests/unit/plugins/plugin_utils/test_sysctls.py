@@ -44,8 +44,8 @@ def test_every_setting_has_a_reason_and_overrides_say_so():
     result = ipvs_sysctls('4.19.0', {'net.ipv4.vs.conntrack': 1, 'net.ipv4.vs.expire_nodest_conn': 0})
     assert [item['name'] for item in result] == sorted(item['name'] for item in result)
     by_name = dict((item['name'], item) for item in result)
-    assert by_name['net.ipv4.vs.expire_nodest_conn'] == dict(name='net.ipv4.vs.expire_nodest_conn', value=0,
-                                                            reason='set by director_ipvs_sysctls')
+    assert by_name['net.ipv4.vs.expire_nodest_conn'] == dict(
+        name='net.ipv4.vs.expire_nodest_conn', value=0, reason='set by director_ipvs_sysctls')
     assert 'f0a5e4d7a594' in by_name['net.ipv4.vs.conn_reuse_mode']['reason']
     assert all(item['reason'] for item in result)
 
