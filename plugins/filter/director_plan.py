@@ -13,6 +13,8 @@ short_description: Resolve an LVS-DR director's services and pools against the i
 version_added: 0.2.0
 author:
   - lvs.dr maintainers (@lvs-dr)
+extends_documentation_fragment:
+  - lvs.dr.inventory
 description:
   - Turns C(director_services) into what the M(lvs.dr.director) role applies on one director, on the controller, before
     anything on the host changes. This is the role's planner; it is usable on its own.
@@ -38,14 +40,6 @@ options:
     description: The services (C(director_services)).
     type: list
     elements: dict
-    required: true
-  groups:
-    description: The inventory's groups (the C(groups) variable).
-    type: dict
-    required: true
-  hostvars:
-    description: The inventory's host variables (the C(hostvars) variable).
-    type: dict
     required: true
   facts:
     description: The director's gathered facts (C(ansible_facts)), network subset at least.

@@ -13,6 +13,8 @@ short_description: The VIPs an LVS-DR real server holds, from its directors' ser
 version_added: 0.2.0
 author:
   - lvs.dr maintainers (@lvs-dr)
+extends_documentation_fragment:
+  - lvs.dr.inventory
 description:
   - Derives, on the controller, the VIPs of the real server O(_input) - those of every present service of every director
     in O(director_group) whose pool holds it (by group membership, inventory host name or address) - with the same
@@ -24,14 +26,6 @@ options:
   _input:
     description: The inventory host name of the real server (C(inventory_hostname)).
     type: str
-    required: true
-  groups:
-    description: The inventory's groups (the C(groups) variable).
-    type: dict
-    required: true
-  hostvars:
-    description: The inventory's host variables (the C(hostvars) variable).
-    type: dict
     required: true
   director_group:
     description: The group of the directors whose C(director_services) are read.
