@@ -115,7 +115,8 @@ _value:
     drain:
       description:
         - The pool members taken out of service, each as options of M(lvs.dr.ipvs_realserver) - the service's
-          identity, C(address), C(port) when the item gives one, and C(state) (V(drained) or V(absent)).
+          identity, C(address), C(port) when the item gives one, C(state) (V(drained) or V(absent)), and
+          C(drain_last=true) in a service that sets C(allow_empty_pool).
       type: list
       elements: dict
 '''

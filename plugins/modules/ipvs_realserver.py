@@ -76,6 +76,15 @@ options:
     type: float
     default: 1.0
     version_added: 0.2.0
+  drain_last:
+    description:
+      - Whether draining may take out the last real server of the service that still has a weight above V(0).
+      - With V(false) (the default), the task fails before changing anything when no other real server of the service
+        would be left in service, because the service would then take no new connection. Rolling maintenance over a
+        pool whose other members are already drained stops there instead of taking the service down.
+    type: bool
+    default: false
+    version_added: 0.2.0
 seealso:
   - module: lvs.dr.ipvs_service
   - module: lvs.dr.ipvs_table
@@ -188,6 +197,7 @@ def build_module():
         drain=dict(type='bool', default=False),
         drain_timeout=dict(type='int', default=300),
         drain_poll_interval=dict(type='float', default=1.0),
+        drain_last=dict(type='bool', default=False),
     )
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **SERVICE_CONSTRAINTS)
 
@@ -230,6 +240,11 @@ def main():
     after = None
 
     if (state == 'drained' or params['drain']) and before is not None:
+        others = [dest for key, dest in svc.dests.items() if key != wanted.key and dest.weight > 0]
+        if before.weight > 0 and not others and not params['drain_last']:
+            module.fail_json(msg='%s is the last real server of %s with a weight above 0: draining it would leave the '
+                                 'service without a server for new connections. Nothing was changed. Bring another '
+                                 'real server back first, or set drain_last=true' % (wanted.endpoint(), ident.label()))
         # Quiesce: weight 0, nothing else changes, then wait for the active connections to end.
         after = before.copy()
         after.weight = 0

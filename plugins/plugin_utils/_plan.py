@@ -358,6 +358,8 @@ def director_plan(services, groups, hostvars, facts=None, interface='', realserv
                 drain = dict(identity, address=dest.address, state=state)
                 if 'port' in params:
                     drain['port'] = dest.port
+                if item.get('allow_empty_pool'):
+                    drain['drain_last'] = True  # the service may take no new connection: drain even the last one
                 drains.append(drain)
                 if state == 'absent':
                     continue

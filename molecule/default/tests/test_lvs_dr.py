@@ -321,26 +321,9 @@ def weights():
         r"(?m)^-a -t %s -r ([0-9.]+):%d -g -w (\d+)$" % (re.escape(SERVICE), PORT), table))
 
 
-def test_a_drained_real_server_finishes_its_requests_and_takes_no_new_one():
-    director = node(DIRECTOR)
-    rules_before = director.file("/etc/ipvsadm.rules").content_string
-    rs1, rs2 = REALSERVERS["lvs-dr-rs1"][0], REALSERVERS["lvs-dr-rs2"][0]
-    assert weights() == {rs1: 3, rs2: 1}
-    with Load() as draining:
-        rc, out = playbook("lvs.dr.drain", "-e", "drain_hosts=lvs-dr-rs2")
-    assert rc == 0, out
-    assert draining.result["sent"] >= 200, draining.result
-    assert draining.result["failed"] == 0, draining.result
-    assert weights() == {rs1: 3, rs2: 0}
-    # No new connection goes to the drained server, and the rules file is not changed (the drain is for this run).
-    assert set(fetch()) == {"lvs-dr-rs1"}
-    assert director.file("/etc/ipvsadm.rules").content_string == rules_before
-
-
 def test_rolling_maintenance_stops_every_web_server_without_a_failed_request(tmp_path):
-    """lvs.dr.rolling over both real servers, the maintenance stopping each one's web server for a few seconds: the
-    drained server (from the test before) and the other one both come back with their weights, and not one request
-    fails."""
+    """lvs.dr.rolling over both real servers, the maintenance stopping each one's web server for a few seconds: both
+    come back with their weights, and not one request fails."""
     maintenance = tmp_path / "maintenance.yml"
     maintenance.write_text(
         "- name: Stop the web server\n"
@@ -362,6 +345,30 @@ def test_rolling_maintenance_stops_every_web_server_without_a_failed_request(tmp
     for name in REALSERVERS:  # the maintenance did run on each of them
         assert node(name).check_output("systemctl show -p ActiveEnterTimestamp lvs-dr-testweb.service") != started[name]
     assert weights() == dict((address, weight) for address, weight in REALSERVERS.values())
+    assert_spread(fetch())
+
+
+def test_a_drained_real_server_finishes_its_requests_and_takes_no_new_one(tmp_path):
+    director = node(DIRECTOR)
+    rules_before = director.file("/etc/ipvsadm.rules").content_string
+    rs1, rs2 = REALSERVERS["lvs-dr-rs1"][0], REALSERVERS["lvs-dr-rs2"][0]
+    assert weights() == {rs1: 3, rs2: 1}
+    with Load() as draining:
+        rc, out = playbook("lvs.dr.drain", "-e", "drain_hosts=lvs-dr-rs2")
+    assert rc == 0, out
+    assert draining.result["sent"] >= 200, draining.result
+    assert draining.result["failed"] == 0, draining.result
+    assert weights() == {rs1: 3, rs2: 0}
+    # No new connection goes to the drained server, and the rules file is not changed (the drain is for this run).
+    assert set(fetch()) == {"lvs-dr-rs1"}
+    assert director.file("/etc/ipvsadm.rules").content_string == rules_before
+
+    # lvs.dr.rolling over the drained one alone (a maintenance that does nothing) brings it back with its weight.
+    noop = tmp_path / "noop.yml"
+    noop.write_text("- name: Nothing to maintain\n  ansible.builtin.debug: {msg: maintenance}\n")
+    rc, out = playbook("lvs.dr.rolling", "-e", "rolling_hosts=lvs-dr-rs2", "-e", "rolling_tasks=%s" % noop)
+    assert rc == 0, out
+    assert weights() == {rs1: 3, rs2: 1}
     assert_spread(fetch())
 
 

@@ -445,3 +445,19 @@ def test_draining_a_missing_real_server_is_unchanged(run_module, clock):
 def test_drain_options_are_validated_before_any_command(run_module, args, option):
     result, failed, calls = run_module(ipvs_realserver, args, [])
     assert failed and result['msg'].startswith(option + ':') and calls == []
+
+
+def test_draining_the_last_server_in_service_is_refused_unless_asked(run_module, clock):
+    other_drained = QUIESCED.replace('198.51.100.11:8080 -g -w 1', '198.51.100.11:8080 -g -w 0')
+    args = dict(DRAIN, address='198.51.100.12', state='drained')
+    rules = other_drained.replace('198.51.100.12:8080 -g -w 0', '198.51.100.12:8080 -g -w 1')
+    result, failed, calls = run_module(ipvs_realserver, args, [with_conns(1, rules=rules)])
+    assert failed and len(calls) == 1
+    assert result['msg'].startswith('198.51.100.12:8080 is the last real server of tcp 192.0.2.10:8080 with a weight '
+                                    'above 0')
+    result, failed, calls = run_module(ipvs_realserver, dict(args, drain_last=True), [
+        with_conns(0, rules=rules), with_conns(0, rules=other_drained), with_conns(0, rules=other_drained)])
+    assert not failed and result['changed']
+    # Already drained: nothing to refuse.
+    result, failed, calls = run_module(ipvs_realserver, args, [with_conns(0, rules=other_drained)] * 2)
+    assert not failed and not result['changed']

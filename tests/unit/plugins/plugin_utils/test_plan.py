@@ -341,7 +341,11 @@ def test_a_pool_with_every_member_out_is_a_problem_unless_allowed():
     groups, hostvars = inventory(rs_vars={'r1': {'realserver_state': 'drained'}, 'r2': {'realserver_state': 'absent'}})
     result = plan([WEB], groups, hostvars)
     assert any('every real server of the pool is drained or absent' in p for p in result['problems'])
-    assert plan([dict(WEB, allow_empty_pool=True)], groups, hostvars)['problems'] == []
+    allowed = plan([dict(WEB, allow_empty_pool=True)], groups, hostvars)
+    assert allowed['problems'] == []
+    assert [entry.get('drain_last') for entry in allowed['drain']] == [True, True]
+    assert all('drain_last' not in entry for entry in plan([WEB], *inventory(
+        rs_vars={'r1': {'realserver_state': 'drained'}}))['drain'])
 
 
 def test_a_misspelt_state_is_a_problem_naming_the_host_and_variable():
