@@ -3,6 +3,8 @@
 Imported by lab/lab. Every file under lab/recipe/ (this one included) is hashed into the image key,
 so a change to any of them makes the next `lab/lab build` or `lab/lab up` build a new image.
 The node stage (debootstrap) has its own, narrower key so that a VM-only change reuses it.
+Two engines share the recipe: "qemu" (Debian's linux-image-amd64 in the disk, booted by QEMU) and "uml"
+(Debian's user-mode-linux kernel on the host, its modules in the disk); each has its own image key.
 """
 
 from __future__ import annotations
@@ -22,16 +24,24 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 NODE_IMAGE = "lvs-dr/node:bookworm"
 DISK_SIZE = "12G"
 NODE_STAGE_FILES = ("node-packages", "node-setup.sh")
+ENGINES = ("qemu", "uml")
+# The UML kernel (Debian's user-mode-linux package) and its modules on the host.
+UML_KERNEL = Path("/usr/bin/linux.uml")
+UML_MODULES = Path("/usr/lib/uml/modules")
+# Recipe files that only one engine uses: a change to them does not rebuild the other engine's image.
+ENGINE_FILES = {"qemu": ("vm-packages", "initramfs-modules"), "uml": ("uml-packages",)}
 
-# Host command -> Debian package that provides it.
+# Host command -> Debian package that provides it (building, then running each engine).
 HOST_TOOLS = {
     "debootstrap": "debootstrap",
     "mkfs.ext4": "e2fsprogs",
-    "qemu-img": "qemu-utils",
-    "qemu-system-x86_64": "qemu-system-x86",
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
     "tar": "tar",
+}
+ENGINE_TOOLS = {
+    "qemu": {"qemu-img": "qemu-utils", "qemu-system-x86_64": "qemu-system-x86"},
+    "uml": {"linux.uml": "user-mode-linux", "ip": "iproute2", "timeout": "coreutils"},
 }
 
 # Left out of the node tarball: virtual file systems, caches and package lists.
@@ -55,9 +65,24 @@ def _hash_files(paths: list[Path], extra: str = "") -> str:
     return digest.hexdigest()[:16]
 
 
-def recipe_hash() -> str:
-    files = [p for p in RECIPE.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
-    return _hash_files(files, SUITE)
+def uml_kernel_release() -> str | None:
+    """Release of the host's UML kernel (the name of its modules directory), or None when it is not installed."""
+    if not UML_KERNEL.exists() or not UML_MODULES.is_dir():
+        return None
+    releases = sorted(p.name for p in UML_MODULES.iterdir() if (p / "modules.dep").exists())
+    return releases[-1] if releases else None
+
+
+def recipe_hash(engine: str = "qemu") -> str:
+    """The image key of an engine: its recipe files (not the other engine's), and for UML the host's kernel."""
+    other = {name for eng, names in ENGINE_FILES.items() if eng != engine for name in names}
+    files = [p for p in RECIPE.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+             and p.name not in other]
+    if engine == "qemu":
+        return _hash_files(files, SUITE)
+    kernel = UML_KERNEL.stat() if UML_KERNEL.exists() else None
+    extra = f"{SUITE} uml {uml_kernel_release()} {kernel.st_size if kernel else 0} {kernel.st_mtime_ns if kernel else 0}"
+    return "uml-" + _hash_files(files, extra)
 
 
 def node_hash() -> str:
@@ -196,10 +221,11 @@ class Builder:
         self.log(f"node tarball {key}: {tarball.stat().st_size // 2**20} MiB")
         return tarball
 
-    def vm_disk(self, node_tar: Path, pubkey: Path, key: str) -> Path:
+    def vm_disk(self, node_tar: Path, pubkey: Path, key: str, engine: str = "qemu") -> Path:
         """Build the VM tree on top of the node tree and make its raw ext4 disk.
 
-        Returns the work directory holding vmlinuz, initrd.img and disk.raw (not baked yet).
+        Returns the work directory holding disk.raw (not baked yet) and the kernel: vmlinuz and initrd.img for
+        QEMU, a copy of the host's linux.uml for UML (whose modules go into the tree, indexed by depmod there).
         """
         work = self.build_dir / f"vm-{key}"
         self.remove_tree(work)
@@ -208,13 +234,24 @@ class Builder:
         with self.step("unpack node tree for the VM"):
             self.run(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", str(root),
                       "-xpf", str(node_tar)])
-        # Small initramfs: only what mounting the virtio root needs (configured before the kernel arrives).
-        conf_d = root / "etc" / "initramfs-tools" / "conf.d"
-        conf_d.mkdir(parents=True, exist_ok=True)
-        (conf_d / "lvs-dr-lab").write_text("MODULES=list\nCOMPRESS=zstd\n")
-        modules_d = root / "usr" / "share" / "initramfs-tools" / "modules.d"
-        modules_d.mkdir(parents=True, exist_ok=True)
-        shutil.copy(RECIPE / "initramfs-modules", modules_d / "lvs-dr-lab")
+        packages = read_list("vm-packages" if engine == "qemu" else "uml-packages")
+        if engine == "qemu":
+            # Small initramfs: only what mounting the virtio root needs (configured before the kernel arrives).
+            conf_d = root / "etc" / "initramfs-tools" / "conf.d"
+            conf_d.mkdir(parents=True, exist_ok=True)
+            (conf_d / "lvs-dr-lab").write_text("MODULES=list\nCOMPRESS=zstd\n")
+            modules_d = root / "usr" / "share" / "initramfs-tools" / "modules.d"
+            modules_d.mkdir(parents=True, exist_ok=True)
+            shutil.copy(RECIPE / "initramfs-modules", modules_d / "lvs-dr-lab")
+        else:
+            release = uml_kernel_release()
+            if release is None:
+                raise LabError(f"no UML kernel: {UML_KERNEL} and {UML_MODULES}/<release> come from the "
+                               "user-mode-linux package")
+            with self.step(f"UML {release}: modules into the tree, depmod in the chroot"):
+                (root / "usr" / "lib" / "modules").mkdir(parents=True, exist_ok=True)  # /lib is usr/lib
+                self.run(["cp", "-a", str(UML_MODULES / release), str(root / "usr" / "lib" / "modules" / release)])
+                self.chroot(root, "/sbin/depmod", "-a", release)
         policy = root / "usr" / "sbin" / "policy-rc.d"
         policy.write_text("#!/bin/sh\n# Built in a chroot: start no services.\nexit 101\n")
         policy.chmod(0o755)
@@ -222,24 +259,28 @@ class Builder:
         (root / "etc" / "apt" / "sources.list").write_text(f"deb {self.mirror} {SUITE} main\n")
         apt = ["apt-get", "-o", "APT::Sandbox::User=root", "-o", "Dpkg::Use-Pty=0"]
         with self.chroot_mounts(root):
-            with self.step("apt-get install " + " ".join(read_list("vm-packages"))):
+            with self.step("apt-get install " + " ".join(packages)):
                 self.chroot(root, *apt, "update")
                 # No `apt-get clean`: the archives directory is the cache's, bind-mounted, and kept for rebuilds.
-                self.chroot(root, *apt, "install", "-y", "--no-install-recommends", *read_list("vm-packages"))
-            with self.step("configure VM tree"):
+                self.chroot(root, *apt, "install", "-y", "--no-install-recommends", *packages)
+            with self.step(f"configure VM tree ({engine})"):
                 shutil.copy(RECIPE / "vm-setup.sh", root / "tmp" / "vm-setup.sh")
                 shutil.copy(pubkey, root / "tmp" / "lab-key.pub")
-                self.chroot(root, "/bin/sh", "/tmp/vm-setup.sh", "/tmp/lab-key.pub")
+                self.chroot(root, "/bin/sh", "/tmp/vm-setup.sh", "/tmp/lab-key.pub", engine)
         for leftover in ("tmp/vm-setup.sh", "tmp/lab-key.pub", "usr/sbin/policy-rc.d"):
             (root / leftover).unlink()
         subprocess.run(["rm", "-rf", "--one-file-system", str(root / "var/lib/apt/lists")], check=True)
         (root / "var/lib/apt/lists/partial").mkdir(parents=True)
-        kernels = sorted((root / "boot").glob("vmlinuz-*"))
-        initrds = sorted((root / "boot").glob("initrd.img-*"))
-        if not kernels or not initrds:
-            raise LabError(f"no kernel/initrd under {root / 'boot'} after installing linux-image-amd64")
-        shutil.copy(kernels[-1], work / "vmlinuz")
-        shutil.copy(initrds[-1], work / "initrd.img")
+        if engine == "qemu":
+            kernels = sorted((root / "boot").glob("vmlinuz-*"))
+            initrds = sorted((root / "boot").glob("initrd.img-*"))
+            if not kernels or not initrds:
+                raise LabError(f"no kernel/initrd under {root / 'boot'} after installing linux-image-amd64")
+            shutil.copy(kernels[-1], work / "vmlinuz")
+            shutil.copy(initrds[-1], work / "initrd.img")
+        else:
+            # The image keeps its own kernel: a later upgrade of the host package cannot mismatch its modules.
+            shutil.copy(UML_KERNEL, work / "linux.uml")
         # The node image rides inside the disk; the bake boot imports it into the VM's Docker.
         inside = root / "var" / "lib" / "lvs-dr-lab"
         inside.mkdir(parents=True, exist_ok=True)

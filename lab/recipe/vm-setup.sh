@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs in a chroot of the VM tree (node tree + vm-packages installed), with /proc, /sys and /dev mounted.
-# $1: path of the lab's SSH public key inside the chroot.
+# $1: path of the lab's SSH public key inside the chroot; $2: the engine, qemu (default) or uml.
 set -eu
 pubkey="$1"
+engine="${2:-qemu}"
 
 echo lvs-lab > /etc/hostname
 cat > /etc/hosts <<'CONF'
@@ -10,21 +11,57 @@ cat > /etc/hosts <<'CONF'
 127.0.1.1	lvs-lab
 ::1	localhost ip6-localhost ip6-loopback
 CONF
-echo '/dev/vda / ext4 rw,errors=remount-ro 0 1' > /etc/fstab
-
-# QEMU user networking: DHCP on the virtio NIC (named en* by udev).
 mkdir -p /etc/systemd/network
-cat > /etc/systemd/network/10-lvs-dr-lab.network <<'CONF'
+if [ "$engine" = uml ]; then
+    echo '/dev/ubda / ext4 rw,errors=remount-ro 0 1' > /etc/fstab
+    # UML's vector NIC vec0 sits on a TAP device of the host. Its address comes from the kernel command line
+    # (lvs_dr_lab.address=A/P, chosen by lab/lab) and is written for networkd before it starts. No gateway,
+    # no DNS: the guest talks to the host's end of the TAP only.
+    cat > /usr/local/sbin/lvs-dr-lab-address <<'SCRIPT'
+#!/bin/sh
+set -eu
+address="$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^lvs_dr_lab\.address=//p' | tail -n 1)"
+[ -n "$address" ] || { echo "no lvs_dr_lab.address= on the kernel command line" >&2; exit 1; }
+mkdir -p /run/systemd/network
+printf '[Match]\nName=vec0\n\n[Network]\nAddress=%s\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n' "$address" \
+    > /run/systemd/network/10-lvs-dr-lab-vec0.network
+SCRIPT
+    chmod 0755 /usr/local/sbin/lvs-dr-lab-address
+    cat > /etc/systemd/system/lvs-dr-lab-address.service <<'CONF'
+[Unit]
+Description=lvs.dr lab: vec0 address from the kernel command line
+DefaultDependencies=no
+Before=systemd-networkd.service
+After=local-fs.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/lvs-dr-lab-address
+
+[Install]
+WantedBy=systemd-networkd.service
+CONF
+    systemctl enable lvs-dr-lab-address.service
+    : > /etc/resolv.conf
+    # The UML kernel's netfilter has no nft nat chain: Docker needs the legacy iptables backend.
+    update-alternatives --set iptables /usr/sbin/iptables-legacy
+    update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy
+else
+    echo '/dev/vda / ext4 rw,errors=remount-ro 0 1' > /etc/fstab
+    # QEMU user networking: DHCP on the virtio NIC (named en* by udev).
+    cat > /etc/systemd/network/10-lvs-dr-lab.network <<'CONF'
 [Match]
 Name=en*
 
 [Network]
 DHCP=ipv4
 CONF
+    echo 'nameserver 10.0.2.3' > /etc/resolv.conf
+fi
 systemctl enable systemd-networkd.service
-# Nothing here needs to wait for a DHCP lease (dockerd listens on 0.0.0.0): do not hold network-online.target.
+# Nothing here needs to wait for a DHCP lease or an address (dockerd listens on 0.0.0.0): do not hold
+# network-online.target.
 systemctl disable systemd-networkd-wait-online.service
-echo 'nameserver 10.0.2.3' > /etc/resolv.conf
 
 # Root logs in with the lab key only.
 install -d -m 0700 /root/.ssh
@@ -41,7 +78,8 @@ kver="$(find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tai
     done
 } > /etc/modules-load.d/lvs-dr-lab.conf
 
-# dockerd also listens on TCP inside the VM; QEMU forwards it to 127.0.0.1 on the host only.
+# dockerd also listens on TCP inside the VM; QEMU forwards it to 127.0.0.1 on the host only, under UML only the
+# host's end of the TAP device can reach it.
 mkdir -p /etc/systemd/system/docker.service.d
 cat > /etc/systemd/system/docker.service.d/lvs-dr-lab.conf <<'CONF'
 [Service]
