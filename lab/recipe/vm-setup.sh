@@ -14,17 +14,20 @@ CONF
 mkdir -p /etc/systemd/network
 if [ "$engine" = uml ]; then
     echo '/dev/ubda / ext4 rw,errors=remount-ro 0 1' > /etc/fstab
-    # UML's vector NIC vec0 sits on a TAP device of the host. Its address comes from the kernel command line
-    # (lvs_dr_lab.address=A/P, chosen by lab/lab) and is written for networkd before it starts. No gateway,
-    # no DNS: the guest talks to the host's end of the TAP only.
+    # UML's vector NIC vec0 sits on a veth pair of the host. Its address comes from the kernel command line
+    # (lvs_dr_lab.address=A/P, chosen by lab/lab) and is written for networkd before it starts. The default
+    # route is on-link (no gateway: nothing forwards the guest's packets; only the host's end answers ARP),
+    # like QEMU's restricted user network, whose default route leads nowhere either: tools that need a route
+    # to any address (`arp -f` of /etc/ethers at boot) find one. No DNS.
     cat > /usr/local/sbin/lvs-dr-lab-address <<'SCRIPT'
 #!/bin/sh
 set -eu
 address="$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^lvs_dr_lab\.address=//p' | tail -n 1)"
 [ -n "$address" ] || { echo "no lvs_dr_lab.address= on the kernel command line" >&2; exit 1; }
 mkdir -p /run/systemd/network
-printf '[Match]\nName=vec0\n\n[Network]\nAddress=%s\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n' "$address" \
-    > /run/systemd/network/10-lvs-dr-lab-vec0.network
+printf '[Match]\nName=vec0\n\n[Network]\nAddress=%s\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n\n%s\n' "$address" \
+    '[Route]' > /run/systemd/network/10-lvs-dr-lab-vec0.network
+printf 'Destination=0.0.0.0/0\nScope=link\n' >> /run/systemd/network/10-lvs-dr-lab-vec0.network
 SCRIPT
     chmod 0755 /usr/local/sbin/lvs-dr-lab-address
     cat > /etc/systemd/system/lvs-dr-lab-address.service <<'CONF'
