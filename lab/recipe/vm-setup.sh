@@ -62,9 +62,20 @@ CONF
     echo 'nameserver 10.0.2.3' > /etc/resolv.conf
 fi
 systemctl enable systemd-networkd.service
-# Nothing here needs to wait for a DHCP lease or an address (dockerd listens on 0.0.0.0): do not hold
-# network-online.target.
-systemctl disable systemd-networkd-wait-online.service
+if [ "$engine" = uml ]; then
+    # network-online.target waits for vec0's static address (a second at most): units ordered after it, like
+    # lvs.dr's static ARP loader (`arp -f /etc/ethers` needs a route), find the network configured.
+    mkdir -p /etc/systemd/system/systemd-networkd-wait-online.service.d
+    cat > /etc/systemd/system/systemd-networkd-wait-online.service.d/lvs-dr-lab.conf <<'CONF'
+[Service]
+ExecStart=
+ExecStart=/lib/systemd/systemd-networkd-wait-online --interface=vec0 --timeout=60
+CONF
+    systemctl enable systemd-networkd-wait-online.service
+else
+    # Nothing here needs to wait for a DHCP lease (dockerd listens on 0.0.0.0): do not hold network-online.target.
+    systemctl disable systemd-networkd-wait-online.service
+fi
 
 # Root logs in with the lab key only.
 install -d -m 0700 /root/.ssh
