@@ -258,6 +258,14 @@ class Planner(object):
         return None, '%s: expected an inventory host, an address or a dict, got %r' % (where, entry)
 
 
+def _identity(item):
+    """A service's identity as lvs.dr.ipvs_realserver takes it (``vip`` given as ``virtual_address``)."""
+    identity = dict((key, item[key]) for key in IDENTITY_KEYS if key in item)
+    if 'vip' in identity:
+        identity['virtual_address'] = identity.pop('vip')
+    return identity
+
+
 def _pool_member_name(member):
     return member.host or member.address
 
@@ -319,9 +327,7 @@ def director_plan(services, groups, hostvars, facts=None, interface='', realserv
         problems.extend(bad)
         pool = []
         service_weight = item.get('realserver_weight')
-        identity = dict((key, item[key]) for key in IDENTITY_KEYS if key in item)
-        if 'vip' in identity:
-            identity['virtual_address'] = identity.pop('vip')
+        identity = _identity(item)
         taken_out = 0
         for member, options in members:
             name = _pool_member_name(member)
@@ -490,7 +496,7 @@ def pool_entries(plan, address):
             continue
         for member in service.get('realservers') or ():
             if member.get('address') == wanted:
-                entry = dict((key, service[key]) for key in IDENTITY_KEYS if key in service and key != 'vip')
+                entry = _identity(service)
                 entry.update(member)
                 entries.append(entry)
     return entries
