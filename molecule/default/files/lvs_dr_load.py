@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """A bounded HTTP load generator for the lvs.dr lab: counts every failed request.
 
-Usage: lvs_dr_load.py URL RESULT_FILE [--max-requests N] [--max-seconds S] [--stop-file PATH] [--allow CIDR]
+Usage: lvs_dr_load.py URL RESULT_FILE [--max-requests N] [--max-seconds S] [--stop-file PATH] [--min-requests M]
+                       [--allow CIDR]
 
-Sends one request per new TCP connection (Connection: close), one after another, until the stop file appears, N
-requests were sent or S seconds passed, whichever comes first; then writes a JSON summary to RESULT_FILE:
+Sends one request per new TCP connection (Connection: close), one after another, until the stop file appears (but
+not before M requests were sent), N requests were sent or S seconds passed, whichever comes first; then writes a
+JSON summary to RESULT_FILE:
 {"sent", "ok", "failed", "seconds", "answers": {body: count}, "errors": [first 20 error texts]}.
 It refuses any URL whose host is not an address inside --allow (default 192.168.88.0/24, the molecule network), so
 it can only ever send to the lab. Python 3 standard library only.
@@ -27,6 +29,8 @@ def main(argv):
     parser.add_argument('--max-requests', type=int, default=100000)
     parser.add_argument('--max-seconds', type=float, default=600)
     parser.add_argument('--stop-file')
+    parser.add_argument('--min-requests', type=int, default=0,
+                        help='ignore the stop file until this many requests were sent')
     parser.add_argument('--allow', default='192.168.88.0/24')
     parser.add_argument('--timeout', type=float, default=5)
     args = parser.parse_args(argv)
@@ -38,7 +42,7 @@ def main(argv):
     answers, errors = {}, []
     start = time.monotonic()
     while sent < args.max_requests and time.monotonic() - start < args.max_seconds:
-        if args.stop_file and os.path.exists(args.stop_file):
+        if args.stop_file and sent >= args.min_requests and os.path.exists(args.stop_file):
             break
         sent += 1
         try:

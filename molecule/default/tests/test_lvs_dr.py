@@ -195,7 +195,7 @@ def playbook(name, *extra):
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
     proc = subprocess.run(
         ["ansible-playbook", "-i", os.path.dirname(inventory), name] + list(extra),
-        capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
+        capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
     )
     return proc.returncode, proc.stdout + proc.stderr
 
@@ -244,8 +244,12 @@ def test_a_dangerous_run_fails_and_changes_nothing(services, message):
     assert_spread(fetch())
 
 
+MIN_REQUESTS = 1000  # every change to the live cluster is proven with at least this many requests across it
+
+
 class Load(object):
-    """Requests from the client to the VIP while the cluster changes: every failed one is counted."""
+    """Requests from the client to the VIP while the cluster changes: every failed one is counted. The generator
+    keeps going after the change until it sent at least MIN_REQUESTS."""
 
     RESULT = "/tmp/lvs-dr-load.json"
     STOP = "/tmp/lvs-dr-load.stop"
@@ -255,18 +259,36 @@ class Load(object):
         client.run("rm -f %s %s", self.RESULT, self.STOP)
         client.check_output(
             "systemd-run --unit lvs-dr-load --collect /usr/bin/python3 /usr/local/bin/lvs_dr_load.py "
-            "http://%s/ %s --stop-file %s --max-seconds 900", SERVICE, self.RESULT, self.STOP)
+            "http://%s/ %s --stop-file %s --min-requests %s --max-seconds 900",
+            SERVICE, self.RESULT, self.STOP, str(MIN_REQUESTS))
         return self
 
     def __exit__(self, *exc):
         client = node(CLIENT)
         client.check_output("touch %s", self.STOP)
-        deadline = time.time() + 60
+        deadline = time.time() + 600
         while not client.file(self.RESULT).exists:
             assert time.time() < deadline, "the load generator wrote no result"
             time.sleep(1)
         self.result = json.loads(client.file(self.RESULT).content_string)
         return False
+
+    def assert_no_loss(self, answered_by=None):
+        """At least MIN_REQUESTS sent, not one failed, and (if given) exactly these real servers answered."""
+        assert self.result["sent"] >= MIN_REQUESTS, self.result
+        assert self.result["failed"] == 0, self.result
+        if answered_by is not None:
+            assert set(self.result["answers"]) == set(answered_by), self.result
+
+
+def under_load(run, answered_by=None):
+    """Run ``run()`` (a playbook: it returns rc and output) while the client sends requests to the VIP; fail on a
+    failed run or a failed request. Returns the output."""
+    with Load() as load:
+        rc, out = run()
+    assert rc == 0, out
+    load.assert_no_loss(answered_by)
+    return out
 
 
 def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
@@ -275,12 +297,7 @@ def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
     neigh_before = director.check_output("ip -4 neigh show nud permanent")
 
     # A second VIP is added (director and real servers) while a client keeps using the first one.
-    with Load() as adding:
-        rc, out = site([WEB, EXTRA])
-    assert rc == 0, out
-    assert adding.result["sent"] >= 200, adding.result
-    assert adding.result["failed"] == 0, adding.result
-    assert set(adding.result["answers"]) == set(REALSERVERS), adding.result
+    under_load(lambda: site([WEB, EXTRA]), REALSERVERS)
     table = director.check_output("ipvsadm -Sn")
     assert "-A -t %s:8081 -s rr" % VIP2 in table
     assert FOREIGN in table  # not purged
@@ -293,11 +310,7 @@ def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
     assert_spread(fetch())
 
     # ...and removed again, the same client still on the first VIP.
-    with Load() as removing:
-        rc, out = site([WEB, dict(EXTRA, state="absent")])
-    assert rc == 0, out
-    assert removing.result["sent"] >= 200, removing.result
-    assert removing.result["failed"] == 0, removing.result
+    under_load(lambda: site([WEB, dict(EXTRA, state="absent")]), REALSERVERS)
     table = director.check_output("ipvsadm -Sn")
     assert ":8081" not in table
     assert FOREIGN in table
@@ -321,6 +334,126 @@ def weights():
         r"(?m)^-a -t %s -r ([0-9.]+):%d -g -w (\d+)$" % (re.escape(SERVICE), PORT), table))
 
 
+RS1, RS2 = REALSERVERS["lvs-dr-rs1"][0], REALSERVERS["lvs-dr-rs2"][0]
+
+
+def host_vars(tmp_path, values):
+    """``-i`` arguments for an inventory source that sets these host variables over the molecule inventory's, as an
+    operator edits host_vars/ (a host_vars directory of a later source wins over an earlier one's)."""
+    source = tmp_path / "inventory-overrides"
+    (source / "host_vars").mkdir(parents=True)
+    (source / "hosts.yml").write_text(json.dumps({"all": {"hosts": dict((name, None) for name in values)}}))
+    for name, variables in values.items():
+        (source / "host_vars" / ("%s.yml" % name)).write_text(json.dumps(variables))
+    return ["-i", str(source)]
+
+
+def rules_file():
+    return node(DIRECTOR).file("/etc/ipvsadm.rules").content_string
+
+
+def changed_counts(out):
+    """Host name -> changed=N of the play recap (colours, if any, removed first)."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    return dict((host, int(count)) for host, count in re.findall(r"(?m)^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)", plain))
+
+
+def test_a_site_run_with_no_change_changes_nothing_and_loses_no_request():
+    table_before = node(DIRECTOR).check_output("ipvsadm -Sn")
+    out = under_load(lambda: playbook("lvs.dr.site"), REALSERVERS)
+    counts = changed_counts(out)
+    assert set(counts) >= set(REALSERVERS) | {DIRECTOR}, out
+    assert not any(counts.values()), counts
+    assert node(DIRECTOR).check_output("ipvsadm -Sn") == table_before
+
+
+def test_a_real_server_set_absent_is_drained_and_removed_without_a_failed_request(tmp_path):
+    """realserver_state: absent on rs2, as an operator sets it in host_vars: every director drains it and removes it,
+    it releases its VIP, its ARP pin goes, and not one request fails."""
+    absent = host_vars(tmp_path, {"lvs-dr-rs2": {"realserver_state": "absent"}})
+    under_load(lambda: playbook("lvs.dr.site", *absent))
+    assert weights() == {RS1: 3}
+    assert RS2 not in rules_file()
+    assert VIP not in node("lvs-dr-rs2").check_output("ip -4 -o address show dev lo")
+    assert RS2 not in node(DIRECTOR).check_output("ip -4 neigh show nud permanent")
+    assert set(fetch()) == {"lvs-dr-rs1"}
+
+
+def test_a_real_server_is_added_without_a_failed_request():
+    """rs2 back in the inventory as present: it gains the VIP before the director sends it anything."""
+    under_load(lambda: playbook("lvs.dr.site"))
+    assert weights() == {RS1: 3, RS2: 1}
+    assert "-a -t %s -r %s:%d -g -w 1" % (SERVICE, RS2, PORT) in rules_file()
+    assert "%s/32" % VIP in node("lvs-dr-rs2").check_output("ip -4 -o address show dev lo")
+    assert RS2 in node(DIRECTOR).check_output("ip -4 neigh show nud permanent")
+    assert_spread(fetch())
+
+
+def test_weights_change_without_a_failed_request(tmp_path):
+    weighted = host_vars(tmp_path, {"lvs-dr-rs1": {"realserver_weight": 1}, "lvs-dr-rs2": {"realserver_weight": 2}})
+    under_load(lambda: playbook("lvs.dr.site", *weighted), REALSERVERS)
+    assert weights() == {RS1: 1, RS2: 2}
+    assert "-a -t %s -r %s:%d -g -w 2" % (SERVICE, RS2, PORT) in rules_file()
+
+
+def test_a_pool_changed_in_several_ways_at_once_converges_without_a_failed_request(tmp_path):
+    """In one run: the scheduler (wrr -> wlc), rs1's weight (1 -> 3, its override gone) and rs2 drained (weight 0,
+    kept in the table and in the rules file)."""
+    drained = host_vars(tmp_path, {"lvs-dr-rs2": {"realserver_state": "drained"}})
+    under_load(lambda: site([dict(WEB, scheduler="wlc")], *drained))
+    assert weights() == {RS1: 3, RS2: 0}
+    table = node(DIRECTOR).check_output("ipvsadm -Sn")
+    assert "-A -t %s -s wlc" % SERVICE in table
+    rules = rules_file()
+    assert "-A -t %s -s wlc" % SERVICE in rules
+    assert "-a -t %s -r %s:%d -g -w 0" % (SERVICE, RS2, PORT) in rules
+    # Drained, not removed: it keeps the VIP and its ARP pin, ready to come back.
+    assert "%s/32" % VIP in node("lvs-dr-rs2").check_output("ip -4 -o address show dev lo")
+    assert RS2 in node(DIRECTOR).check_output("ip -4 neigh show nud permanent")
+    assert set(fetch()) == {"lvs-dr-rs1"}
+
+
+def wait_for(check, what, timeout=BOOT_TIMEOUT):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except (AssertionError, RuntimeError):
+            pass
+        if time.time() > deadline:
+            pytest.fail("%s: not within %d s" % (what, timeout))
+        time.sleep(3)
+
+
+def test_a_drained_real_server_stays_drained_after_the_director_reboots():
+    _docker("restart", "--time", "3", DIRECTOR)
+    wait_for(lambda: len(weights()) == len(REALSERVERS), "the director's table restored after its restart")
+    assert weights() == {RS1: 3, RS2: 0}
+    assert "-A -t %s -s wlc" % SERVICE in node(DIRECTOR).check_output("ipvsadm -Sn")
+    wait_for(lambda: node(CLIENT).run("curl --silent --max-time 3 http://%s/", SERVICE).rc == 0,
+             "the VIP answering after the director's restart", timeout=60)
+    assert set(fetch()) == {"lvs-dr-rs1"}
+
+
+def test_restarting_the_restore_unit_loses_no_request():
+    director = node(DIRECTOR)
+    table_before = director.check_output("ipvsadm -Sn")
+    with Load() as load:
+        director.check_output("systemctl restart ipvsadm.service")
+    load.assert_no_loss(["lvs-dr-rs1"])
+    assert director.check_output("ipvsadm -Sn") == table_before
+
+
+def test_converging_back_to_the_inventory_loses_no_request():
+    """Scheduler back to wrr and rs2 back in service with weight 1, in one run."""
+    under_load(lambda: playbook("lvs.dr.site"))
+    assert weights() == {RS1: 3, RS2: 1}
+    assert "-A -t %s -s wrr" % SERVICE in node(DIRECTOR).check_output("ipvsadm -Sn")
+    assert "-A -t %s -s wrr" % SERVICE in rules_file()
+    assert_spread(fetch())
+
+
 def test_rolling_maintenance_stops_every_web_server_without_a_failed_request(tmp_path):
     """lvs.dr.rolling over both real servers, the maintenance stopping each one's web server for a few seconds: both
     come back with their weights, and not one request fails."""
@@ -336,12 +469,7 @@ def test_rolling_maintenance_stops_every_web_server_without_a_failed_request(tmp
         "  ansible.builtin.wait_for: {port: %d, timeout: 60}\n" % PORT)
     started = dict((name, node(name).check_output("systemctl show -p ActiveEnterTimestamp lvs-dr-testweb.service"))
                    for name in REALSERVERS)
-    with Load() as rolling:
-        rc, out = playbook("lvs.dr.rolling", "-e", "rolling_tasks=%s" % maintenance)
-    assert rc == 0, out
-    assert rolling.result["sent"] >= 200, rolling.result
-    assert rolling.result["failed"] == 0, rolling.result
-    assert set(rolling.result["answers"]) == set(REALSERVERS), rolling.result
+    under_load(lambda: playbook("lvs.dr.rolling", "-e", "rolling_tasks=%s" % maintenance), REALSERVERS)
     for name in REALSERVERS:  # the maintenance did run on each of them
         assert node(name).check_output("systemctl show -p ActiveEnterTimestamp lvs-dr-testweb.service") != started[name]
     assert weights() == dict((address, weight) for address, weight in REALSERVERS.values())
@@ -351,13 +479,9 @@ def test_rolling_maintenance_stops_every_web_server_without_a_failed_request(tmp
 def test_a_drained_real_server_finishes_its_requests_and_takes_no_new_one(tmp_path):
     director = node(DIRECTOR)
     rules_before = director.file("/etc/ipvsadm.rules").content_string
-    rs1, rs2 = REALSERVERS["lvs-dr-rs1"][0], REALSERVERS["lvs-dr-rs2"][0]
+    rs1, rs2 = RS1, RS2
     assert weights() == {rs1: 3, rs2: 1}
-    with Load() as draining:
-        rc, out = playbook("lvs.dr.drain", "-e", "drain_hosts=lvs-dr-rs2")
-    assert rc == 0, out
-    assert draining.result["sent"] >= 200, draining.result
-    assert draining.result["failed"] == 0, draining.result
+    under_load(lambda: playbook("lvs.dr.drain", "-e", "drain_hosts=lvs-dr-rs2"), REALSERVERS)
     assert weights() == {rs1: 3, rs2: 0}
     # No new connection goes to the drained server, and the rules file is not changed (the drain is for this run).
     assert set(fetch()) == {"lvs-dr-rs1"}
