@@ -296,7 +296,7 @@ MAIN = (('connection\'s own remaining time (baseline)', 'remaining'), ('drain ta
 INSIDE = (('request to module start (controller, SSH)', 'module_start'),
           ('module start to weight 0 (in the VM)', 'quiesce'), ('module\'s drain.seconds', 'module_seconds'),
           ('polls', 'polls'), ('module end to result', 'result_back'),
-          ('kernel saw the connection end (after the client)', 'kernel_end'),
+          ('kernel saw the connection end, minus the client\'s end', 'kernel_end'),
           ('new requests during the drain (all answered by the other real server)', 'probes'))
 FLOOR = (('floor task: request to result', 'floor'), ('request to module start', 'floor_module_start'),
          ('module run (in the VM)', 'floor_module_run'), ('of which drain.seconds', 'floor_module_seconds'),
@@ -341,27 +341,29 @@ def report(data):
 
 
 NOTES = (
-    'Medians of %(repeat)d rounds per case, [min - max] of the rounds; "task / remaining" and "removal / '
-    'remaining" are medians of per-round ratios. R: the download ends R s after its first chunk; the drain is '
-    'requested (t0: the start of the task on the controller) a moment later, once the kernel counts the connection '
-    'as active (it was %(age)s old then, median), so the measured remaining time is a little under R. '
-    '"connection\'s own remaining time": t0 to the client\'s last byte read and its socket closed, in the VM; the '
-    'baseline, what an operator waits for anyway. "drain task": ONE lvs.dr.ipvs_realserver task (state=absent, '
-    'drain=true, the interval given) from its start to its result on the controller (bench_timer callback; the '
-    'module runs in the director\'s network namespace through `ip netns exec`; a warm-up task of the same module '
-    'ran first, so its payload is built). "request to removal": t0 to the first reading of the director\'s table '
-    '(every 10 ms; largest gap between readings %(gap)s) without the real server. "overhead": the real server\'s '
-    'removal (in the VM), or the task\'s result (on the controller), minus the connection\'s end: the wait for '
-    'the next poll, that poll, the removal (and the result\'s way back). "module start" and "module end": when the '
-    'module\'s interpreter started and ended in the VM (logged by its wrapper); "weight 0": when the director\'s '
-    'table first showed it; "drain.seconds" and "polls": the module\'s own return value. "floor": the same task on '
+    'Medians of %(repeat)d rounds per case, [min - max] of the rounds; "task / remaining" and "removal / remaining" '
+    'are medians of per-round ratios. R: the download ends R s after its first chunk; the drain is requested (t0: the '
+    'start of the task on the controller) a moment later, once the kernel counts the connection as active (it was '
+    '%(age)s old then, median), so the measured remaining time is a little under R. "connection\'s own remaining '
+    'time": t0 to the client\'s last byte read and its socket closed, in the VM; the baseline, what an operator waits '
+    'for anyway. "drain task": ONE lvs.dr.ipvs_realserver task (state=absent, drain=true, the interval given) from '
+    'its start to its result on the controller (bench_timer callback; the module runs in the director\'s network '
+    'namespace through `ip netns exec`; a warm-up task of the same module ran first, so its payload is built). '
+    '"request to removal": t0 to the first reading of the director\'s table (every 10 ms; largest gap between '
+    'readings %(gap)s) without the real server. "overhead": the real server\'s removal (in the VM), or the task\'s '
+    'result (on the controller), minus the connection\'s end: the wait for the next poll, that poll, the removal (and '
+    'the result\'s way back). "module start" and "module end": when the module\'s interpreter started and ended in '
+    'the VM (logged by its wrapper); "weight 0": when the director\'s table first showed it; "drain.seconds" and '
+    '"polls": the module\'s own return value; "kernel saw the connection end": the first reading without an active '
+    'connection minus the client\'s end, two processes sharing the VM\'s one CPU, so it shows how precise these in-VM '
+    'times are (negative: the client was scheduled after the kernel had counted the end). "floor": the same task on '
     'the same real server put back with no connection, right after, in the same playbook: what the task costs when '
     'there is nothing to wait for. Controller and VM times are related by the fastest of 9 exchanges over one SSH '
-    'channel before and after each round (the VM\'s clock was %(offset)s off the controller\'s; uncertainty at '
-    'most %(uncertainty)s). Checked in every round: the download complete byte for byte; the drain began with the '
+    'channel before and after each round (the VM\'s clock was %(offset)s off the controller\'s; uncertainty at most '
+    '%(uncertainty)s). Checked in every round: the download complete byte for byte; the drain began with the '
     'connection active and removed the real server only after it ended; the real server gone from the table '
-    'afterwards; from its weight 0 until its removal a new request to the service every 0.5 s, all answered, none '
-    'by the drained server (its request log holds the download alone).')
+    'afterwards; from its weight 0 until its removal a new request to the service every 0.5 s, all answered, none by '
+    'the drained server (its request log holds the download alone).')
 
 
 def main(argv=None):
