@@ -358,6 +358,8 @@ def rules_text(destinations):
 
 
 class Lab(object):
+    vm_dir = VM_DIR  # where put() writes in the VM
+
     def __init__(self, lab, netns):
         self.lab = lab
         self.netns = netns
@@ -376,15 +378,16 @@ class Lab(object):
             return dict(status='unknown')
 
     def put(self, name, text, mode='0644'):
-        self.ssh('sh', '-c', 'cat > %s/%s && chmod %s %s/%s' % (VM_DIR, name, mode, VM_DIR, name), stdin=text)
+        path = '%s/%s' % (self.vm_dir, name)
+        self.ssh('sh', '-c', 'cat > %s && chmod %s %s' % (path, mode, path), stdin=text)
 
     def setup(self):
         ns = shlex.quote(self.netns)
         self.ssh('sh', '-c', 'set -e; mkdir -p %s; ip netns list | grep -qw %s && { echo "netns %s exists: in use?" '
-                 '>&2; exit 1; }; ip netns add %s; ip netns exec %s ip link set lo up' % (VM_DIR, ns, ns, ns, ns))
+                 '>&2; exit 1; }; ip netns add %s; ip netns exec %s ip link set lo up' % (self.vm_dir, ns, ns, ns, ns))
 
     def teardown(self):
-        self.ssh('sh', '-c', 'ip netns del %s 2>/dev/null; rm -rf %s' % (shlex.quote(self.netns), VM_DIR),
+        self.ssh('sh', '-c', 'ip netns del %s 2>/dev/null; rm -rf %s' % (shlex.quote(self.netns), self.vm_dir),
                  check=False)
 
     def info(self):
@@ -549,6 +552,27 @@ def machine(planning, lab_info, lab_status):
     return info
 
 
+def output_options(parser, default):
+    """--no-write, --results NAME and --render, as every mode of bench/run that writes bench/results/ has them."""
+    parser.add_argument('--no-write', action='store_true', help='do not write bench/results/')
+    parser.add_argument('--results', default=default, metavar='NAME',
+                        help='write bench/results/NAME.json and NAME.md (default: %s)' % default)
+    parser.add_argument('--render', action='store_true',
+                        help='measure nothing: write bench/results/NAME.md again from NAME.json')
+
+
+def results_paths(parser, args):
+    """bench/results/NAME.json and NAME.md; a NAME with a directory is refused."""
+    return BENCH / 'results' / (args.results + '.json'), BENCH / 'results' / (args.results + '.md')
+
+
+def write_results(paths, data, text):
+    paths[0].parent.mkdir(exist_ok=True)
+    paths[0].write_text(json.dumps(data, indent=1) + '\n')
+    paths[1].write_text(text)
+    log('wrote %s and %s' % paths)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='bench/run --plan', description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--sizes', default='1000,10000', help='comma-separated real-server counts (planning)')
@@ -565,23 +589,18 @@ def main(argv=None):
                         help='the lab command (default: $LVS_DR_LAB, else lab/lab of this checkout)')
     parser.add_argument('--no-restore', action='store_true', help='planning only (no VM)')
     parser.add_argument('--no-planning', action='store_true', help='boot restore only')
-    parser.add_argument('--no-write', action='store_true', help='do not write bench/results/')
-    parser.add_argument('--results', default='plan-latest', metavar='NAME',
-                        help='write bench/results/NAME.json and NAME.md (default: plan-latest)')
-    parser.add_argument('--render', action='store_true',
-                        help='measure nothing: write bench/results/NAME.md again from NAME.json')
+    output_options(parser, 'plan-latest')
     args = parser.parse_args(argv)
+    paths = results_paths(parser, args)
     if args.render:
-        data = json.loads((BENCH / 'results' / (args.results + '.json')).read_text())
-        (BENCH / 'results' / (args.results + '.md')).write_text(report(data, data['planning'], data['restore']))
+        data = json.loads(paths[0].read_text())
+        paths[1].write_text(report(data, data['planning'], data['restore']))
         return 0
     sizes = sorted({int(s) for s in args.sizes.split(',') if s.strip()})
     if not sizes or min(sizes) < 1 or max(sizes) > 60000:
         parser.error('--sizes: real-server counts from 1 to 60000')
     if not 1 <= args.services <= 508 or not 1 <= args.restore_rules <= 25400 or not args.netns:
         parser.error('--services 1-508, --restore-rules 1-25400, --netns a name')
-    if not args.results or '/' in args.results or args.results.startswith('.'):
-        parser.error('--results: a plain file name without a directory')
 
     meta = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                 repeat=args.repeat, jinja_max=args.jinja_max,
@@ -628,10 +647,5 @@ def main(argv=None):
     text = report(meta, plan_rows, restore_row)
     print(text)
     if not args.no_write:
-        results = BENCH / 'results'
-        results.mkdir(exist_ok=True)
-        json_path, md_path = results / (args.results + '.json'), results / (args.results + '.md')
-        json_path.write_text(json.dumps(dict(meta, planning=plan_rows, restore=restore_row), indent=1) + '\n')
-        md_path.write_text(text)
-        log('wrote %s and %s' % (json_path, md_path))
+        write_results(paths, dict(meta, planning=plan_rows, restore=restore_row), text)
     return 0

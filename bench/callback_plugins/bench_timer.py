@@ -4,7 +4,9 @@
 """Benchmark-only callback: the controller's wall clock of each task, written as JSON to $LVS_DR_BENCH_TIMER_OUT.
 
 A task's time runs from v2_playbook_on_task_start to the host's final result (after the last loop item), so it
-covers sending the module over SSH, Python starting in the VM, the module itself and the result coming back.
+covers sending the module over SSH, Python starting in the VM, the module itself and the result coming back. The
+same two moments are also recorded on the wall clock (time.time()), so that they can be set beside times taken
+inside the VM.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,8 +18,8 @@ name: bench_timer
 type: aggregate
 short_description: Times each task for bench/run
 description:
-  - Writes one JSON object per task (name, seconds, changed, failed, ipvsadm_processes, loop items) to the file
-    named by E(LVS_DR_BENCH_TIMER_OUT).
+  - Writes one JSON object per task (name, seconds, wall-clock start and end, changed, failed, ipvsadm_processes,
+    loop items, what draining found) to the file named by E(LVS_DR_BENCH_TIMER_OUT).
 requirements:
   - enabled in ANSIBLE_CALLBACKS_ENABLED
 '''
@@ -41,15 +43,17 @@ class CallbackModule(CallbackBase):
         self.current = None
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self.current = dict(name=task.get_name(), start=time.monotonic())
+        self.current = dict(name=task.get_name(), start=time.monotonic(), wall_start=time.time())
         self.tasks.append(self.current)
 
     def _done(self, result, failed=False, skipped=False):
         task = self.current
         task['seconds'] = time.monotonic() - task.pop('start')
+        task['wall_end'] = time.time()
         res = result._result
         task.update(failed=failed, skipped=skipped, changed=bool(res.get('changed')),
-                    ipvsadm_processes=res.get('ipvsadm_processes'),
+                    ipvsadm_processes=res.get('ipvsadm_processes'), drain=res.get('drain'),
+                    commands=res.get('commands'),
                     items=len(res['results']) if isinstance(res.get('results'), list) else None)
         if failed:
             task['msg'] = str(res.get('msg', ''))[:2000]
