@@ -72,7 +72,12 @@ options:
     default: 300
     version_added: 0.2.0
   drain_poll_interval:
-    description: Seconds between two readings of the connection counts while draining (one C(ipvsadm) process each).
+    description:
+      - Seconds between two readings of the connection counts while draining (one C(ipvsadm) process each).
+      - The removal follows the end of the last connection by at most about one interval plus one reading. A reading
+        costs a process start (0.1 to 0.2 seconds measured on a slow emulated host), so intervals much below that poll
+        less often than asked; see C(bench/run --drain) in the collection.
+      - Between V(0.1) and V(3600).
     type: float
     default: 1.0
     version_added: 0.2.0
