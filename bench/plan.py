@@ -519,8 +519,9 @@ def report(meta, plan_rows, restore_row):
                  meta['date'], mach['host_nproc'], mach['host_cpu'], mach['python'],
                  (', ' + mach['ansible']) if mach.get('ansible') else '', mach['host_load_1min'])]
     if restore_row:
-        lines[-1] += ' Lab VM: QEMU %s, %s vCPUs, kernel %s, %s, %s (VM load at start %.2f).' % (
-            (mach.get('accel') or '?').upper(), mach['vm_vcpus'], mach['vm_kernel'], mach['vm_ipvsadm'],
+        engine = 'User-Mode Linux' if mach.get('engine') == 'uml' else 'QEMU %s' % (mach.get('accel') or '?').upper()
+        lines[-1] += ' Lab VM: %s, %s vCPUs, kernel %s, %s, %s (VM load at start %.2f).' % (
+            engine, mach['vm_vcpus'], mach['vm_kernel'], mach['vm_ipvsadm'],
             mach['vm_python'], mach['vm_load_1min'])
     lines.append('')
     if plan_rows:
@@ -547,7 +548,7 @@ def machine(planning, lab_info, lab_status):
     if planning:
         info['ansible'] = planning.version().replace('ansible-playbook [core ', 'ansible-core ').rstrip(']')
     if lab_info:
-        info.update(accel=lab_status.get('accel'), lab_mode=lab_status.get('mode'))
+        info.update(accel=lab_status.get('accel'), lab_mode=lab_status.get('mode'), engine=lab_status.get('engine'))
         info.update(('vm_' + k, v) for k, v in lab_info.items())
     return info
 
