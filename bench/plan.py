@@ -37,11 +37,15 @@ Run as `bench/run --plan [OPTIONS]` (this file is the --plan mode of bench/run).
 Usage: bench/run --plan [--sizes 1000,10000] [--repeat 3] [--jinja-max 10000] [--jinja-rounds 1]
                         [--restore-rules 10000]
                         [--restore-repeat 5] [--netns lvsbench2] [--no-restore | --no-planning] [--no-write]
-                        [--results NAME]
+                        [--results NAME] [--keep DIR]
 Writes bench/results/plan-latest.json and plan-latest.md (NAME.json and NAME.md with --results) unless --no-write.
+With --keep DIR the planning runs work in DIR instead of a temporary directory and leave there, per size and
+representation (DIR/list-10000, ...), the inventory, fact cache, playbook, timings and log: what bench/profile_task.py
+profiles.
 """
 
 import argparse
+import contextlib
 import datetime
 import importlib.util
 import json
@@ -200,8 +204,10 @@ def collections_path(workdir):
         if link.exists() and link.resolve() == REPO:
             return Path(root)
     own = workdir / 'collections'
-    (own / 'ansible_collections' / 'lvs').mkdir(parents=True, exist_ok=True)
-    (own / 'ansible_collections' / 'lvs' / 'dr').symlink_to(REPO)
+    link = own / 'ansible_collections' / 'lvs' / 'dr'
+    if not link.is_symlink():  # a --keep directory holds it from the run that made it
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(REPO)
     return own
 
 
@@ -564,6 +570,8 @@ def output_options(parser, default):
 
 def results_paths(parser, args):
     """bench/results/NAME.json and NAME.md; a NAME with a directory is refused."""
+    if not args.results or '/' in args.results or args.results.startswith('.'):
+        parser.error('--results: a plain file name without a directory')
     return BENCH / 'results' / (args.results + '.json'), BENCH / 'results' / (args.results + '.md')
 
 
@@ -591,6 +599,8 @@ def main(argv=None):
     parser.add_argument('--no-restore', action='store_true', help='planning only (no VM)')
     parser.add_argument('--no-planning', action='store_true', help='boot restore only')
     output_options(parser, 'plan-latest')
+    parser.add_argument('--keep', metavar='DIR',
+                        help='work in DIR (new or empty) and keep the planning runs there (bench/profile_task.py)')
     args = parser.parse_args(argv)
     paths = results_paths(parser, args)
     if args.render:
@@ -602,6 +612,11 @@ def main(argv=None):
         parser.error('--sizes: real-server counts from 1 to 60000')
     if not 1 <= args.services <= 508 or not 1 <= args.restore_rules <= 25400 or not args.netns:
         parser.error('--services 1-508, --restore-rules 1-25400, --netns a name')
+    keep = Path(args.keep).resolve() if args.keep else None
+    if keep:
+        if keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+            parser.error('--keep: %s exists and is not an empty directory' % keep)
+        keep.mkdir(parents=True, exist_ok=True)
 
     meta = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                 repeat=args.repeat, jinja_max=args.jinja_max,
@@ -609,7 +624,9 @@ def main(argv=None):
                 netns=args.netns,
                 services_per_size=args.services)
     plan_rows, restore_row, lab_info, lab_status = [], None, None, {}
-    with tempfile.TemporaryDirectory(prefix='lvs-dr-bench-plan-') as tmp:
+    workdir = contextlib.nullcontext(str(keep)) if keep else \
+        tempfile.TemporaryDirectory(prefix='lvs-dr-bench-plan-')
+    with workdir as tmp:
         planning = None if args.no_planning else Planning(Path(tmp))
         try:
             if not args.no_restore:
