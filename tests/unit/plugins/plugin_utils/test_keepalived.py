@@ -10,6 +10,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
+import re
+import subprocess
 
 import pytest
 
@@ -384,6 +387,12 @@ def test_a_plan_that_is_not_one(plan):
     assert problems[0].startswith('the plan must be a director plan or a list of services')
 
 
+# ---------------------------------------------------------------------------------------- keepalived's own parser
+
+# tests/keepalived/check-config.sh: keepalived --config-test of Debian 12's keepalived, which units do not fetch.
+KEEPALIVED = os.environ.get('LVS_DR_KEEPALIVED_CHECK', '')
+
+
 def samples():
     """Configs that cover every option, by name: what keepalived's own parser must accept."""
     return {
@@ -434,3 +443,25 @@ def samples():
 @pytest.mark.parametrize('name, sample', sorted(samples().items()))
 def test_the_samples_have_no_problem(name, sample):
     assert sample[1] == [], name
+
+
+@pytest.mark.skipif(not KEEPALIVED, reason='LVS_DR_KEEPALIVED_CHECK (tests/keepalived/check-config.sh) not set')
+def test_keepalived_accepts_the_rendered_configs(tmp_path):
+    paths = []
+    for name, (text, _problems) in sorted(samples().items()):
+        path = tmp_path / ('%s.conf' % name)
+        path.write_text(text)
+        paths.append(str(path))
+    result = subprocess.run([KEEPALIVED] + paths, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True, check=False)
+    if result.returncode == 77:
+        pytest.skip(result.stdout)
+    assert result.returncode == 0, result.stdout
+    assert len(re.findall(r'^OK ', result.stdout, re.M)) == len(paths), result.stdout
+    # The check is not vacuous: what keepalived refuses fails it.
+    broken = tmp_path / 'broken.conf'
+    broken.write_text(samples()['single'][0].replace('lvs_sched wrr', 'lvs_sched fastest'))
+    result = subprocess.run([KEEPALIVED, str(broken)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True, check=False)
+    assert result.returncode == 1, result.stdout
+    assert "Invalid lvs_scheduler 'fastest'" in result.stdout
