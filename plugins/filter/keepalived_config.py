@@ -22,7 +22,7 @@ description:
   - A real server at weight V(0) (drained) always gets C(inhibit_on_failure), so a failing check keeps it in the
     table at weight 0 instead of removing it and resetting its open connections.
   - Every user-given string (URL path, script, virtual host, router id, password) is written in double quotes, and
-    refused when keepalived's parser could not keep it one value - control characters, C(") and C(\\), and C($)
+    refused when keepalived's parser could not keep it one value - control characters, C(") and C(\), and C($)
     (parameter substitution). Names (VRRP instance, interfaces, script user) must be plain names. No input can add a
     line or a block to the file.
   - Problems are returned, not raised, each naming the option, so a role can report all of them at once. Do not
@@ -64,7 +64,9 @@ options:
     type: str
     default: ''
   header:
-    description: Text written first, each line as a comment (for example C(ansible_managed | comment)).
+    description:
+      - Text written first, each line as a comment. C(ansible_managed) is only defined in templates - a template that
+        writes C(ansible_managed | comment) before the returned text needs none.
     type: str
     default: ''
   vips:
@@ -84,8 +86,7 @@ EXAMPLES = r'''
 - name: Render keepalived.conf from the director's plan
   ansible.builtin.set_fact:
     _keepalived: >-
-      {{ _director_plan | lvs.dr.keepalived_config(ha=director_keepalived, hostname=inventory_hostname,
-                                                   header=ansible_managed | comment) }}
+      {{ _director_plan | lvs.dr.keepalived_config(ha=director_keepalived, hostname=inventory_hostname) }}
   vars:
     director_keepalived:
       virtual_router_id: 51
@@ -107,12 +108,13 @@ EXAMPLES = r'''
     that: _keepalived.problems | length == 0
     fail_msg: "{{ _keepalived.problems | join('; ') }}"
 
+# keepalived.conf.j2 holds two lines: {{ ansible_managed | comment }} and {{ _keepalived.config }}
 - name: Install it, checked by keepalived first
-  ansible.builtin.copy:
-    content: "{{ _keepalived.config }}"
+  ansible.builtin.template:
+    src: keepalived.conf.j2
     dest: /etc/keepalived/keepalived.conf
     mode: "0640"
-    validate: keepalived --config-test -f %s
+    validate: keepalived --config-test --use-file=%s
 '''
 
 RETURN = r'''

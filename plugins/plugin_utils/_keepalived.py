@@ -180,8 +180,8 @@ class _Problems(object):
     def unknown(self, mapping, known, option):
         unknown = sorted(str(key) for key in mapping if key not in known)
         if unknown:
-            self.add('%s: unknown key%s %s (known: %s)' % (option, 's' if len(unknown) > 1 else '', ', '.join(unknown),
-                                                          ', '.join(known)))
+            self.add('%s: unknown key%s %s (known: %s)'
+                     % (option, 's' if len(unknown) > 1 else '', ', '.join(unknown), ', '.join(known)))
 
     def script(self, value, option):
         """misc_path's value: the program and its arguments, each single-quoted when needed, the whole double-quoted.
@@ -290,8 +290,8 @@ def _check(check, where, problems):
                 lines.append('misc_path %s' % script)
     for key, keyword, number, low, high in _CHECK_NUMBERS:
         if key in check and key in allowed:
-            value = (problems.integer if number is int else problems.timer)(check[key], low, high,
-                                                                             '%s.%s' % (where, key))
+            read = problems.integer if number is int else problems.timer
+            value = read(check[key], low, high, '%s.%s' % (where, key))
             if value is not None:
                 lines.append('%s %s' % (keyword, value))
     if kind in ('HTTP_GET', 'SSL_GET'):

@@ -89,8 +89,8 @@ virtual_server 192.0.2.10 80 {
 '''
     # Deterministic, and the filter returns the same.
     assert render(hostname='d1', header='#\n# Ansible managed\n#')[0] == text
-    result = FilterModule().filters()['keepalived_config']({'services': [WEB]}, HA, hostname='d1',
-                                                          header='#\n# Ansible managed\n#')
+    keepalived_filter = FilterModule().filters()['keepalived_config']
+    result = keepalived_filter({'services': [WEB]}, HA, hostname='d1', header='#\n# Ansible managed\n#')
     assert result == {'config': text, 'problems': []}
 
 
@@ -176,8 +176,8 @@ def test_service_options():
                        'persistence_engine sip', 'delay_loop 6']
     sctp = block(text, 'virtual_server 192.0.2.12 8080')
     assert sctp[0] == 'protocol SCTP'
-    assert sctp[sctp.index('real_server 192.0.2.21 8080 {') + 1:][:3] == ['weight 2', 'uthreshold 100',
-                                                                       'lthreshold 10']
+    first = sctp.index('real_server 192.0.2.21 8080 {') + 1
+    assert sctp[first:first + 3] == ['weight 2', 'uthreshold 100', 'lthreshold 10']
     assert sctp[sctp.index('real_server 192.0.2.23 8080 {') + 1:][:2] == ['weight 1', 'lvs_method TUN']
     assert sctp[sctp.index('real_server 192.0.2.24 9090 {') + 1:][:2] == ['weight 1', 'lvs_method NAT']
 
@@ -202,8 +202,8 @@ def test_a_drained_server_keeps_weight_0_with_inhibit():
     ({'type': 'HTTP_GET', 'path': '/h?a=1&b=#!{x}', 'status_code': [200, '301-302'], 'virtualhost': 'www.example.org'},
      ['HTTP_GET {', 'virtualhost "www.example.org"', 'url {', 'path "/h?a=1&b=#!{x}"', 'status_code 200 301-302',
       '}', '}']),
-    ({'type': 'SSL_GET', 'path': '/', 'status_code': 204}, ['SSL_GET {', 'url {', 'path "/"', 'status_code 204', '}',
-                                                           '}']),
+    ({'type': 'SSL_GET', 'path': '/', 'status_code': 204},
+     ['SSL_GET {', 'url {', 'path "/"', 'status_code 204', '}', '}']),
     ({'type': 'MISC_CHECK', 'script': '/usr/local/bin/check-web --port 80', 'misc_timeout': 5, 'retry': 1},
      ['MISC_CHECK {', 'misc_path "/usr/local/bin/check-web --port 80"', 'misc_timeout 5', 'retry 1', '}']),
     ({'type': 'MISC_CHECK', 'script': ['/opt/my checks/web', 'a b', '#1', '{x}']},
