@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: keepalived_config
 short_description: keepalived.conf for an LVS-DR director pair, from the director's plan
-version_added: 0.3.0
+version_added: 0.2.0
 author:
   - lvs.dr maintainers (@lvs-dr)
 description:
