@@ -16,6 +16,13 @@
 #                        meta/runtime.yml's requires_ansible)
 #   LVS_DR_MATRIX_TARGET the integration target the matrix runs with the oldest of its versions
 #                        (default: ipvs_realserver)
+#   LVS_DR_PARALLEL=0   run molecule after the other stages, on the same lab, instead of beside them
+#   LVS_DR_MOLECULE_LAB  the lab instance (LVS_DR_LAB_INSTANCE) of a parallel molecule stage (default: mol)
+#
+# When molecule runs with integration or matrix, it starts right after bootstrap, in the background, on
+# a lab of its own (lab/lab's LVS_DR_LAB_INSTANCE: another VM over the same image): a UML VM uses one
+# CPU, and the two halves take about as long. Its output goes to tests/output/molecule-stage.log and is
+# printed when its turn comes in the summary order.
 set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -96,9 +103,10 @@ lab_up() {
 
 lab_down_if_ours() {
     if ((lab_started_here)) && [[ "${LVS_DR_KEEP_LAB:-0}" != 1 ]]; then
-        say "stopping the lab VM (started by this run; LVS_DR_KEEP_LAB=1 keeps it)"
+        say "stopping the lab VM${LVS_DR_LAB_INSTANCE:+ ${LVS_DR_LAB_INSTANCE}} (started by this run; LVS_DR_KEEP_LAB=1 keeps it)"
         "${LAB}" down || err "lab/lab down failed"
     fi
+    lab_started_here=0
 }
 
 stage_integration() {
@@ -317,6 +325,50 @@ molecule_failures() {
         | grep -E '^(FAILED|ERROR) |^E  |^fatal: |^failed: |Error: |^[a-z_/]+\.py:[0-9]+: ' | tail -n 40
 }
 
+# The molecule stage in the background, on its own lab instance, in its own process group (so that
+# an interrupted run can stop all of it): status "<rc> <seconds>" in tests/output/molecule.status.
+molecule_pid=""
+molecule_start() {
+    mkdir -p tests/output
+    rm -f tests/output/molecule.status tests/output/molecule-stage.log
+    say "stage molecule: started in the background on lab instance ${LVS_DR_MOLECULE_LAB:-mol}" \
+        "(output: tests/output/molecule-stage.log)"
+    set -m
+    (
+        export LVS_DR_LAB_INSTANCE="${LVS_DR_MOLECULE_LAB:-mol}"
+        lab_started_here=0
+        _lab_checked=""
+        trap lab_down_if_ours EXIT
+        trap 'exit 143' TERM
+        start=${SECONDS}
+        stage_molecule </dev/null
+        printf '%s %s\n' "$?" "$((SECONDS - start))" >tests/output/molecule.status
+    ) >tests/output/molecule-stage.log 2>&1 &
+    molecule_pid=$!
+    set +m
+}
+
+# Wait for the background molecule stage; print its output; its exit status is the stage's.
+molecule_wait() {
+    say "stage molecule: waiting for the background run"
+    wait "${molecule_pid}"
+    molecule_pid=""
+    cat tests/output/molecule-stage.log
+    local rc secs
+    read -r rc secs <tests/output/molecule.status 2>/dev/null || { rc=1; secs=0; }
+    echo "molecule stage: exit status ${rc}, ${secs}s in the background"
+    return "${rc}"
+}
+
+on_exit() {
+    if [[ -n "${molecule_pid}" ]] && kill -0 "${molecule_pid}" 2>/dev/null; then
+        err "stopping the background molecule stage"
+        kill -TERM -- "-${molecule_pid}" 2>/dev/null
+        wait "${molecule_pid}"
+    fi
+    lab_down_if_ours
+}
+
 # --- driver ------------------------------------------------------------------
 if (($#)); then
     stages=(bootstrap)
@@ -331,7 +383,13 @@ else
     stages=("${all_stages[@]}")
 fi
 
-trap lab_down_if_ours EXIT
+trap on_exit EXIT
+
+parallel=0
+if [[ "${LVS_DR_PARALLEL:-1}" != 0 && " ${stages[*]} " == *" molecule "* ]] \
+    && [[ " ${stages[*]} " == *" integration "* || " ${stages[*]} " == *" matrix "* ]]; then
+    parallel=1
+fi
 
 declare -A result duration
 passed=0
@@ -343,11 +401,21 @@ for s in "${stages[@]}"; do
         failed=$((failed + 1))
         continue
     fi
-    say "stage ${s}"
     start=${SECONDS}
-    "stage_${s}" </dev/null  # CI has no usable stdin; ansible refuses non-blocking ones
-    rc=$?
-    duration[${s}]=$((SECONDS - start))
+    if [[ "${s}" == molecule ]] && ((parallel)); then
+        lab_down_if_ours  # the other stages' lab: its CPU goes to molecule's
+        molecule_wait
+        rc=$?
+        read -r _ "duration[${s}]" <tests/output/molecule.status 2>/dev/null || duration[${s}]=0
+    else
+        say "stage ${s}"
+        "stage_${s}" </dev/null  # CI has no usable stdin; ansible refuses non-blocking ones
+        rc=$?
+        duration[${s}]=$((SECONDS - start))
+    fi
+    if [[ "${s}" == bootstrap ]] && ((rc == 0 && parallel)); then
+        molecule_start
+    fi
     if ((rc == 0)); then
         result[${s}]=PASS
         passed=$((passed + 1))
@@ -363,8 +431,11 @@ trap - EXIT
 
 printf '\n%-12s %-6s %s\n' STAGE RESULT SECONDS
 for s in "${stages[@]}"; do
-    printf '%-12s %-6s %s\n' "${s}" "${result[${s}]}" "${duration[${s}]}"
+    note=""
+    [[ "${s}" == molecule ]] && ((parallel)) && note=" (in parallel with the stages after bootstrap)"
+    printf '%-12s %-6s %s%s\n' "${s}" "${result[${s}]}" "${duration[${s}]}" "${note}"
 done
+echo "wall time: ${SECONDS}s"
 if [[ "${result[molecule]:-}" == FAIL && -s tests/output/molecule.log ]]; then
     printf '\nmolecule failed; what failed (full log: tests/output/molecule.log):\n'
     molecule_failures

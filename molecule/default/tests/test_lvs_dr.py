@@ -216,7 +216,7 @@ def snapshot():
     director = node(DIRECTOR)
     state = {
         "table": director.check_output("ipvsadm -Sn"),
-        "rules": director.file("/etc/ipvsadm.rules").content_string,
+        "rules": rules_file(),
         "director_addresses": director.check_output("ip -4 -o address show dev eth0"),
         "neigh": director.check_output("ip -4 neigh show nud permanent"),
     }
@@ -301,7 +301,7 @@ def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
     table = director.check_output("ipvsadm -Sn")
     assert "-A -t %s:8081 -s rr" % VIP2 in table
     assert FOREIGN in table  # not purged
-    rules = director.file("/etc/ipvsadm.rules").content_string
+    rules = rules_file()
     assert "-A -t %s:8081 -s rr" % VIP2 in rules
     assert ":9999" not in rules  # not ours: never saved, so never restored by us
     assert "%s/32" % VIP2 in director.check_output("ip -4 -o address show dev eth0")
@@ -315,7 +315,7 @@ def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
     assert ":8081" not in table
     assert FOREIGN in table
     assert "-A -t %s -s wrr" % SERVICE in table
-    rules = director.file("/etc/ipvsadm.rules").content_string
+    rules = rules_file()
     assert ":8081" not in rules and "-A -t %s -s wrr" % SERVICE in rules
     addresses = director.check_output("ip -4 -o address show dev eth0")
     assert VIP2 not in addresses and "%s/32" % VIP in addresses
@@ -478,14 +478,14 @@ def test_rolling_maintenance_stops_every_web_server_without_a_failed_request(tmp
 
 def test_a_drained_real_server_finishes_its_requests_and_takes_no_new_one(tmp_path):
     director = node(DIRECTOR)
-    rules_before = director.file("/etc/ipvsadm.rules").content_string
+    rules_before = rules_file()
     rs1, rs2 = RS1, RS2
     assert weights() == {rs1: 3, rs2: 1}
     under_load(lambda: playbook("lvs.dr.drain", "-e", "drain_hosts=lvs-dr-rs2"), REALSERVERS)
     assert weights() == {rs1: 3, rs2: 0}
     # No new connection goes to the drained server, and the rules file is not changed (the drain is for this run).
     assert set(fetch()) == {"lvs-dr-rs1"}
-    assert director.file("/etc/ipvsadm.rules").content_string == rules_before
+    assert rules_file() == rules_before
 
     # lvs.dr.rolling over the drained one alone (a maintenance that does nothing) brings it back with its weight.
     noop = tmp_path / "noop.yml"
@@ -518,11 +518,7 @@ def _ready():
 def test_topology_survives_a_reboot():
     names = [DIRECTOR, CLIENT] + list(REALSERVERS)
     _docker("restart", "--time", "3", *names)
-    deadline = time.time() + BOOT_TIMEOUT
-    while not _ready():
-        if time.time() > deadline:
-            pytest.fail("the topology did not come back within %d s of restarting the containers" % BOOT_TIMEOUT)
-        time.sleep(5)
+    wait_for(_ready, "the topology back after restarting the containers")
     # The table was rebuilt from scratch in the new network namespace, without Ansible, and holds only
     # lvs.dr's services: the one another tool added before the restart is not restored by lvs.dr.
     assert service_stats()["conns"] == 0
