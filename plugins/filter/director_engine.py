@@ -44,7 +44,9 @@ options:
     description: The inventory's groups (C(groups)).
     type: dict
   hostvars:
-    description: The inventory's host variables (C(hostvars)); the other directors' facts, C(director_interface), C(director_engine) and C(director_ha_priority) are read.
+    description:
+      - The inventory's host variables (C(hostvars)); the other directors' facts, C(director_interface),
+        C(director_engine) and C(director_ha_priority) are read.
     type: raw
   facts:
     description: The director's facts (C(ansible_facts)).
