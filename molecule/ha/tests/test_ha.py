@@ -1,13 +1,18 @@
 """Verify director HA on keepalived with real traffic (pytest-testinfra, docker backend).
 
-The tests run in file order and share the cluster: steady state first, then the failover
-of the master (keepalived stopped on it) and the return of the higher-priority director.
+The tests run in file order and share the cluster: steady state, a real server's health
+check, a change applied by a reload under load, then failovers - keepalived stopped on the
+master, the higher-priority director's return, the master's container killed - each measured
+by a client sending continuously.
 """
 
 import json
+import os
 import re
+import subprocess
 import time
 
+import pytest
 import testinfra
 
 VIP = "192.168.89.100"
@@ -63,6 +68,12 @@ def arp_answers():
     return {mac.lower() for mac in MAC_RE.findall(probe.stdout)}, probe.stdout + probe.stderr
 
 
+def report(capsys, text):
+    """A measurement, shown in the verify output even when the test passes."""
+    with capsys.disabled():
+        print("\n  %s" % text)
+
+
 def run_probe(name, action):
     """Start the failover probe on the client, run ``action()`` while it sends, stop it: its summary."""
     client = node(CLIENT)
@@ -78,9 +89,7 @@ def run_probe(name, action):
     while not client.file(result).exists:
         assert time.time() < deadline, "the probe wrote no result"
         time.sleep(1)
-    summary = json.loads(client.file(result).content_string)
-    print("%s: %s" % (name, json.dumps(summary, sort_keys=True)))
-    return summary
+    return json.loads(client.file(result).content_string)
 
 
 def test_keepalived_runs_on_both_directors_with_our_config():
@@ -92,10 +101,10 @@ def test_keepalived_runs_on_both_directors_with_our_config():
         assert conf.mode == 0o640
         assert "Ansible managed" in conf.content_string
         assert "director_engine keepalived" in conf.content_string
-        # The ipvsadm engine is not there: no restore unit (masked), no VIP unit, no rules file.
+        # The ipvsadm engine is not there: no restore unit (masked), no restore helper, no VIP unit.
         assert director.run("systemctl is-enabled ipvsadm.service").stdout.strip() == "masked"
+        assert not director.file("/usr/local/sbin/lvs-dr-ipvsadm-restore").exists
         assert not director.file("/etc/systemd/system/lvs-dr-director-vips-lvs_dr.service").exists
-        assert not director.file("/etc/ipvsadm.rules").exists
 
 
 def test_unicast_peers_are_the_other_director():
@@ -128,8 +137,96 @@ def test_requests_reach_both_realservers():
         assert answers.count(name) == REQUESTS // 2, answers
 
 
-def test_failover_when_keepalived_stops_on_the_master():
+def table(name):
+    return node(name).check_output("ipvsadm -Sn")
+
+
+def test_a_failing_real_server_leaves_the_table_and_returns(capsys):
+    rs1 = node("lvs-dr-ha-rs1")
+    entry = "-r %s:%d" % (REALSERVERS["lvs-dr-ha-rs1"], PORT)
+    rs1.check_output("systemctl stop lvs-dr-testweb.service")
+    try:
+        start = time.time()
+        # delay_loop 2 + retry 1 x (connect_timeout 1 + delay_before_retry 1), plus one interval: 6 s.
+        while any(entry in table(name) for name in DIRECTORS):
+            assert time.time() - start < 20, "rs1 still in a table 20 s after its web server stopped"
+            time.sleep(0.5)
+        report(capsys, "rs1 left both tables %.1f s after its web server stopped" % (time.time() - start))
+        assert time.time() - start <= 10
+        answers = fetch(200)
+        assert answers == ["lvs-dr-ha-rs2"] * 200
+    finally:
+        rs1.check_output("systemctl start lvs-dr-testweb.service")
+    start = time.time()
+    while not all(entry in table(name) for name in DIRECTORS):
+        assert time.time() - start < 20, "rs1 not back in both tables 20 s after its web server started"
+        time.sleep(0.5)
+    report(capsys, "rs1 back in both tables %.1f s after its web server started" % (time.time() - start))
+    assert set(fetch()) == set(REALSERVERS)
+
+
+VIP2 = "192.168.89.101"
+SERVICES = [{"virtual_address": VIP, "virtual_port": PORT, "protocol": "tcp", "scheduler": "rr"}]
+EXTRA = {"virtual_address": VIP2, "virtual_port": 8081, "protocol": "tcp", "scheduler": "rr"}
+MIN_REQUESTS = 500
+LOAD = "/usr/local/bin/lvs_dr_load.py"
+
+
+def site(services):
+    """Run lvs.dr.site with director_services overridden; return (rc, output)."""
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", os.path.dirname(inventory), "lvs.dr.site",
+         "-e", json.dumps({"director_services": services})],
+        capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def main_pid(name):
+    return node(name).check_output("systemctl show --property MainPID --value keepalived").strip()
+
+
+def under_load(run):
+    """``run()`` while the client sends to the unchanged service: (rc, output, load summary)."""
+    client = node(CLIENT)
+    result, stop = "/tmp/lvs-dr-load.json", "/tmp/lvs-dr-load.stop"
+    client.check_output("rm -f %s %s", result, stop)
+    client.check_output("systemd-run --unit lvs-dr-load --collect /usr/bin/python3 %s %s %s --stop-file %s "
+                        "--min-requests %s --max-seconds 900 --allow 192.168.89.0/24",
+                        LOAD, URL, result, stop, str(MIN_REQUESTS))
+    try:
+        rc, out = run()
+    finally:
+        client.check_output("touch %s", stop)
+    deadline = time.time() + 600
+    while not client.file(result).exists:
+        assert time.time() < deadline, "the load generator wrote no result"
+        time.sleep(1)
+    return rc, out, json.loads(client.file(result).content_string)
+
+
+@pytest.mark.parametrize("services, vip2", [(SERVICES + [EXTRA], True), (SERVICES + [dict(EXTRA, state="absent")], False)],
+                         ids=["service-added", "service-removed"])
+def test_a_change_is_applied_by_a_reload_without_a_failed_request(capsys, services, vip2):
+    pids = {name: main_pid(name) for name in DIRECTORS}
+    rc, out, load = under_load(lambda: site(services))
+    assert rc == 0, out
+    report(capsys, "reload (%s): %s" % ("added" if vip2 else "removed", json.dumps(load, sort_keys=True)))
+    assert load["sent"] >= MIN_REQUESTS and load["failed"] == 0, load
+    assert set(load["answers"]) == set(REALSERVERS), load
+    # Reloaded, not restarted: the same keepalived, the VIP never left the master.
+    assert {name: main_pid(name) for name in DIRECTORS} == pids
+    assert "Reload keepalived" in out
+    wait_for_holder(MASTER)
+    assert ("%s/32" % VIP2 in node(MASTER).check_output("ip -4 -o address show dev eth0")) == vip2
+    for name in DIRECTORS:
+        assert ("-A -t %s:8081" % VIP2 in table(name)) == vip2
+
+
+def test_failover_when_keepalived_stops_on_the_master(capsys):
     summary = run_probe("failover", lambda: node(MASTER).check_output("systemctl stop keepalived"))
+    report(capsys, "keepalived stopped on the master: %s" % json.dumps(summary, sort_keys=True))
     assert summary["max_gap"] <= MAX_GAP, summary
     assert summary["ok"] > 0 and set(summary["answers"]) == set(REALSERVERS), summary
     wait_for_holder(BACKUP)
@@ -141,10 +238,40 @@ def test_failover_when_keepalived_stops_on_the_master():
     assert set(fetch()) == set(REALSERVERS)
 
 
-def test_the_master_takes_the_vip_back_when_it_returns():
+def test_the_master_takes_the_vip_back_when_it_returns(capsys):
     summary = run_probe("failback", lambda: node(MASTER).check_output("systemctl start keepalived"))
+    report(capsys, "keepalived started again on the master: %s" % json.dumps(summary, sort_keys=True))
     assert summary["max_gap"] <= MAX_GAP, summary
     wait_for_holder(MASTER)
     neigh = node(CLIENT).check_output("ip -4 neigh show %s dev eth0", VIP).lower()
     assert "lladdr %s" % mac_of(MASTER) in neigh, neigh
+    assert set(fetch()) == set(REALSERVERS)
+
+
+def _docker(*args):
+    return subprocess.run(("docker",) + args, capture_output=True, text=True, check=True).stdout
+
+
+def test_failover_when_the_master_container_dies(capsys):
+    # SIGKILL to the master's init: its network namespace, VIP and keepalived vanish at once, no last
+    # advert is sent. The backup takes over when the master's adverts stop (3 x advert_int + skew).
+    summary = run_probe("kill", lambda: _docker("kill", MASTER))
+    report(capsys, "master container killed: %s" % json.dumps(summary, sort_keys=True))
+    assert summary["max_gap"] <= MAX_GAP, summary
+    assert set(summary["answers"]) == set(REALSERVERS), summary
+    assert holds_vip(BACKUP)
+    neigh = node(CLIENT).check_output("ip -4 neigh show %s dev eth0", VIP).lower()
+    assert "lladdr %s" % mac_of(BACKUP) in neigh, neigh
+
+    def come_back():
+        _docker("start", MASTER)
+        deadline = time.time() + 300
+        while node(MASTER).run("systemctl is-system-running").stdout.strip() not in ("running", "degraded"):
+            assert time.time() < deadline, "the master did not boot again"
+            time.sleep(2)
+        wait_for_holder(MASTER, timeout=120)
+
+    summary = run_probe("restart", come_back)
+    report(capsys, "master container started again: %s" % json.dumps(summary, sort_keys=True))
+    assert summary["max_gap"] <= MAX_GAP, summary
     assert set(fetch()) == set(REALSERVERS)
