@@ -172,12 +172,12 @@ MIN_REQUESTS = 500
 LOAD = "/usr/local/bin/lvs_dr_load.py"
 
 
-def site(services):
+def site(services, *extra):
     """Run lvs.dr.site with director_services overridden; return (rc, output)."""
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
     proc = subprocess.run(
         ["ansible-playbook", "-i", os.path.dirname(inventory), "lvs.dr.site",
-         "-e", json.dumps({"director_services": services})],
+         "-e", json.dumps({"director_services": services})] + list(extra),
         capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
     )
     return proc.returncode, proc.stdout + proc.stderr
@@ -222,6 +222,41 @@ def test_a_change_is_applied_by_a_reload_without_a_failed_request(capsys, servic
     assert ("%s/32" % VIP2 in node(MASTER).check_output("ip -4 -o address show dev eth0")) == vip2
     for name in DIRECTORS:
         assert ("-A -t %s:8081" % VIP2 in table(name)) == vip2
+
+
+def is_active(name, unit):
+    return node(name).run("systemctl is-active %s", unit).stdout.strip() == "active"
+
+
+def test_a_director_switches_engines_and_back(capsys):
+    """director1 alone (director2's keepalived stopped, as in maintenance): keepalived -> ipvsadm, then
+    ipvsadm -> keepalived under load, which must not lose a request: nothing flushes the table or drops the VIP."""
+    others = "all:!%s" % BACKUP
+    node(BACKUP).check_output("systemctl stop keepalived")
+    try:
+        wait_for_holder(MASTER)
+        rc, out = site(SERVICES, "--limit", others, "-e", "director_engine=ipvsadm")
+        assert rc == 0, out
+        director = node(MASTER)
+        assert not is_active(MASTER, "keepalived")
+        assert not director.file("/etc/keepalived/keepalived.conf").exists
+        assert director.service("ipvsadm.service").is_enabled
+        assert director.service("lvs-dr-director-vips-lvs_dr.service").is_enabled
+        assert holds_vip(MASTER)
+        assert set(fetch()) == set(REALSERVERS)
+
+        rc, out, load = under_load(lambda: site(SERVICES, "--limit", others))
+        assert rc == 0, out
+        report(capsys, "switch ipvsadm -> keepalived under load: %s" % json.dumps(load, sort_keys=True))
+        assert load["sent"] >= MIN_REQUESTS and load["failed"] == 0, load
+        assert is_active(MASTER, "keepalived")
+        assert director.run("systemctl is-enabled ipvsadm.service").stdout.strip() == "masked"
+        assert not director.file("/etc/systemd/system/lvs-dr-director-vips-lvs_dr.service").exists
+        assert holds_vip(MASTER)
+    finally:
+        node(BACKUP).check_output("systemctl start keepalived")
+    wait_for_holder(MASTER)
+    assert set(fetch()) == set(REALSERVERS)
 
 
 def test_failover_when_keepalived_stops_on_the_master(capsys):
