@@ -1,0 +1,315 @@
+"""Verify director HA on keepalived with real traffic (pytest-testinfra, docker backend).
+
+The tests run in file order and share the cluster: steady state, a real server's health
+check, a change applied by a reload under load, then failovers - keepalived stopped on the
+master, the higher-priority director's return, the master's container killed - each measured
+by a client sending continuously.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+import testinfra
+
+VIP = "192.168.89.100"
+PORT = 8080
+SERVICE = "%s:%d" % (VIP, PORT)
+URL = "http://%s/" % SERVICE
+MASTER, BACKUP = "lvs-dr-director1", "lvs-dr-director2"
+DIRECTORS = (MASTER, BACKUP)
+CLIENT = "lvs-dr-ha-client"
+REALSERVERS = {"lvs-dr-ha-rs1": "192.168.89.21", "lvs-dr-ha-rs2": "192.168.89.22"}
+REQUESTS = 40
+# The issue's limit on the time a client goes without an answer while the master goes away.
+MAX_GAP = 5.0
+VRRP_TIMEOUT = 60
+PROBE = "/usr/local/bin/lvs_dr_failover.py"
+MAC_RE = re.compile(r"(?i)\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b")
+
+
+def node(name):
+    return testinfra.get_host("docker://%s" % name)
+
+
+def fetch(count=REQUESTS):
+    """``count`` requests to the VIP from the client, one TCP connection each: the answering hosts."""
+    out = node(CLIENT).check_output(
+        "curl --silent --show-error --max-time 10 --header %s %s", "Connection: close", "%s?n=[1-%d]" % (URL, count)
+    )
+    return out.split()
+
+
+def holds_vip(name):
+    return "%s/32" % VIP in node(name).check_output("ip -4 -o address show dev eth0")
+
+
+def mac_of(name):
+    return node(name).check_output("cat /sys/class/net/eth0/address").strip().lower()
+
+
+def wait_for_holder(name, timeout=VRRP_TIMEOUT):
+    """Wait until ``name`` holds the VIP and no other director does."""
+    deadline = time.time() + timeout
+    while True:
+        holders = [d for d in DIRECTORS if holds_vip(d)]
+        if holders == [name]:
+            return
+        if time.time() > deadline:
+            raise AssertionError("VIP %s held by %s, expected %s alone" % (VIP, holders, name))
+        time.sleep(1)
+
+
+def arp_answers():
+    probe = node(CLIENT).run("arping -c 3 -I eth0 %s", VIP)
+    return {mac.lower() for mac in MAC_RE.findall(probe.stdout)}, probe.stdout + probe.stderr
+
+
+def report(capsys, text):
+    """A measurement, shown in the verify output even when the test passes."""
+    with capsys.disabled():
+        print("\n  %s" % text)
+
+
+def run_probe(name, action):
+    """Start the failover probe on the client, run ``action()`` while it sends, stop it: its summary."""
+    client = node(CLIENT)
+    result, stop = "/tmp/%s.json" % name, "/tmp/%s.stop" % name
+    client.check_output("rm -f %s %s", result, stop)
+    client.check_output("systemd-run --unit %s --collect %s %s %s --stop-file %s --max-seconds 900",
+                        "lvs-dr-" + name, PROBE, URL, result, stop)
+    time.sleep(3)  # answers before the failure
+    action()
+    time.sleep(8)  # answers after it
+    client.check_output("touch %s", stop)
+    deadline = time.time() + 60
+    while not client.file(result).exists:
+        assert time.time() < deadline, "the probe wrote no result"
+        time.sleep(1)
+    return json.loads(client.file(result).content_string)
+
+
+def test_keepalived_runs_on_both_directors_with_our_config():
+    for name in DIRECTORS:
+        director = node(name)
+        assert director.service("keepalived").is_running
+        assert director.service("keepalived").is_enabled
+        conf = director.file("/etc/keepalived/keepalived.conf")
+        assert conf.mode == 0o640
+        assert "Ansible managed" in conf.content_string
+        assert "director_engine keepalived" in conf.content_string
+        # The ipvsadm engine is not there: no restore unit (masked), no restore helper, no VIP unit.
+        assert director.run("systemctl is-enabled ipvsadm.service").stdout.strip() == "masked"
+        assert not director.file("/usr/local/sbin/lvs-dr-ipvsadm-restore").exists
+        assert not director.file("/etc/systemd/system/lvs-dr-director-vips-lvs_dr.service").exists
+
+
+def test_unicast_peers_are_the_other_director():
+    addresses = {MASTER: "192.168.89.11", BACKUP: "192.168.89.12"}
+    for name, peer in ((MASTER, BACKUP), (BACKUP, MASTER)):
+        conf = node(name).file("/etc/keepalived/keepalived.conf").content_string
+        assert "unicast_src_ip %s" % addresses[name] in conf
+        assert re.search(r"unicast_peer \{\s+%s\s+\}" % re.escape(addresses[peer]), conf), conf
+
+
+def test_both_directors_hold_the_table():
+    for name in DIRECTORS:
+        out = node(name).check_output("ipvsadm -Ln -t %s", SERVICE)
+        for address in REALSERVERS.values():
+            assert "%s:%d" % (address, PORT) in out, out
+
+
+def test_only_the_master_holds_the_vip_and_answers_arp():
+    wait_for_holder(MASTER)
+    answering, text = arp_answers()
+    assert answering == {mac_of(MASTER)}, text
+
+
+def test_requests_reach_both_realservers():
+    answers = fetch()
+    assert len(answers) == REQUESTS
+    assert set(answers) == set(REALSERVERS), answers
+    # rr over two servers of equal weight: an even split.
+    for name in REALSERVERS:
+        assert answers.count(name) == REQUESTS // 2, answers
+
+
+def table(name):
+    return node(name).check_output("ipvsadm -Sn")
+
+
+def test_a_failing_real_server_leaves_the_table_and_returns(capsys):
+    rs1 = node("lvs-dr-ha-rs1")
+    entry = "-r %s:%d" % (REALSERVERS["lvs-dr-ha-rs1"], PORT)
+    rs1.check_output("systemctl stop lvs-dr-testweb.service")
+    try:
+        start = time.time()
+        # delay_loop 2 + retry 1 x (connect_timeout 1 + delay_before_retry 1), plus one interval: 6 s.
+        while any(entry in table(name) for name in DIRECTORS):
+            assert time.time() - start < 20, "rs1 still in a table 20 s after its web server stopped"
+            time.sleep(0.5)
+        report(capsys, "rs1 left both tables %.1f s after its web server stopped" % (time.time() - start))
+        assert time.time() - start <= 10
+        answers = fetch(200)
+        assert answers == ["lvs-dr-ha-rs2"] * 200
+    finally:
+        rs1.check_output("systemctl start lvs-dr-testweb.service")
+    start = time.time()
+    while not all(entry in table(name) for name in DIRECTORS):
+        assert time.time() - start < 20, "rs1 not back in both tables 20 s after its web server started"
+        time.sleep(0.5)
+    report(capsys, "rs1 back in both tables %.1f s after its web server started" % (time.time() - start))
+    assert set(fetch()) == set(REALSERVERS)
+
+
+VIP2 = "192.168.89.101"
+SERVICES = [{"virtual_address": VIP, "virtual_port": PORT, "protocol": "tcp", "scheduler": "rr"}]
+EXTRA = {"virtual_address": VIP2, "virtual_port": 8081, "protocol": "tcp", "scheduler": "rr"}
+MIN_REQUESTS = 500
+LOAD = "/usr/local/bin/lvs_dr_load.py"
+
+
+def site(services, *extra):
+    """Run lvs.dr.site with director_services overridden; return (rc, output)."""
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", os.path.dirname(inventory), "lvs.dr.site",
+         "-e", json.dumps({"director_services": services})] + list(extra),
+        capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def main_pid(name):
+    return node(name).check_output("systemctl show --property MainPID --value keepalived").strip()
+
+
+def under_load(run):
+    """``run()`` while the client sends to the unchanged service: (rc, output, load summary)."""
+    client = node(CLIENT)
+    result, stop = "/tmp/lvs-dr-load.json", "/tmp/lvs-dr-load.stop"
+    client.check_output("rm -f %s %s", result, stop)
+    client.check_output("systemd-run --unit lvs-dr-load --collect /usr/bin/python3 %s %s %s --stop-file %s "
+                        "--min-requests %s --max-seconds 900 --allow 192.168.89.0/24",
+                        LOAD, URL, result, stop, str(MIN_REQUESTS))
+    try:
+        rc, out = run()
+    finally:
+        client.check_output("touch %s", stop)
+    deadline = time.time() + 600
+    while not client.file(result).exists:
+        assert time.time() < deadline, "the load generator wrote no result"
+        time.sleep(1)
+    return rc, out, json.loads(client.file(result).content_string)
+
+
+@pytest.mark.parametrize("services, vip2", [(SERVICES + [EXTRA], True), (SERVICES + [dict(EXTRA, state="absent")], False)],
+                         ids=["service-added", "service-removed"])
+def test_a_change_is_applied_by_a_reload_without_a_failed_request(capsys, services, vip2):
+    pids = {name: main_pid(name) for name in DIRECTORS}
+    rc, out, load = under_load(lambda: site(services))
+    assert rc == 0, out
+    report(capsys, "reload (%s): %s" % ("added" if vip2 else "removed", json.dumps(load, sort_keys=True)))
+    assert load["sent"] >= MIN_REQUESTS and load["failed"] == 0, load
+    assert set(load["answers"]) == set(REALSERVERS), load
+    # Reloaded, not restarted: the same keepalived, the VIP never left the master.
+    assert {name: main_pid(name) for name in DIRECTORS} == pids
+    assert "Reload keepalived" in out
+    wait_for_holder(MASTER)
+    assert ("%s/32" % VIP2 in node(MASTER).check_output("ip -4 -o address show dev eth0")) == vip2
+    for name in DIRECTORS:
+        assert ("-A -t %s:8081" % VIP2 in table(name)) == vip2
+
+
+def is_active(name, unit):
+    return node(name).run("systemctl is-active %s", unit).stdout.strip() == "active"
+
+
+def test_a_director_switches_engines_and_back(capsys):
+    """director1 alone (director2's keepalived stopped, as in maintenance): keepalived -> ipvsadm, then
+    ipvsadm -> keepalived while a client sends: the longest time without an answer is measured."""
+    others = "all:!%s" % BACKUP
+    node(BACKUP).check_output("systemctl stop keepalived")
+    try:
+        wait_for_holder(MASTER)
+        rc, out = site(SERVICES, "--limit", others, "-e", "director_engine=ipvsadm")
+        assert rc == 0, out
+        director = node(MASTER)
+        assert not is_active(MASTER, "keepalived")
+        assert not director.file("/etc/keepalived/keepalived.conf").exists
+        assert director.service("ipvsadm.service").is_enabled
+        assert director.service("lvs-dr-director-vips-lvs_dr.service").is_enabled
+        assert holds_vip(MASTER)
+        assert set(fetch()) == set(REALSERVERS)
+
+        runs = []
+        summary = run_probe("switch", lambda: runs.append(site(SERVICES, "--limit", others)))
+        rc, out = runs[0]
+        assert rc == 0, out
+        report(capsys, "switch ipvsadm -> keepalived: %s" % json.dumps(summary, sort_keys=True))
+        # keepalived starts as a backup (3 x advert_int + skew) before it is master: the client may wait.
+        assert summary["max_gap"] <= MAX_GAP, summary
+        assert is_active(MASTER, "keepalived")
+        assert director.run("systemctl is-enabled ipvsadm.service").stdout.strip() == "masked"
+        assert not director.file("/etc/systemd/system/lvs-dr-director-vips-lvs_dr.service").exists
+        assert holds_vip(MASTER)
+    finally:
+        node(BACKUP).check_output("systemctl start keepalived")
+    wait_for_holder(MASTER)
+    assert set(fetch()) == set(REALSERVERS)
+
+
+def test_failover_when_keepalived_stops_on_the_master(capsys):
+    summary = run_probe("failover", lambda: node(MASTER).check_output("systemctl stop keepalived"))
+    report(capsys, "keepalived stopped on the master: %s" % json.dumps(summary, sort_keys=True))
+    assert summary["max_gap"] <= MAX_GAP, summary
+    assert summary["ok"] > 0 and set(summary["answers"]) == set(REALSERVERS), summary
+    wait_for_holder(BACKUP)
+    answering, text = arp_answers()
+    assert answering == {mac_of(BACKUP)}, text
+    # Gratuitous ARP: the client's neighbour entry for the VIP follows the new master.
+    neigh = node(CLIENT).check_output("ip -4 neigh show %s dev eth0", VIP).lower()
+    assert "lladdr %s" % mac_of(BACKUP) in neigh, neigh
+    assert set(fetch()) == set(REALSERVERS)
+
+
+def test_the_master_takes_the_vip_back_when_it_returns(capsys):
+    summary = run_probe("failback", lambda: node(MASTER).check_output("systemctl start keepalived"))
+    report(capsys, "keepalived started again on the master: %s" % json.dumps(summary, sort_keys=True))
+    assert summary["max_gap"] <= MAX_GAP, summary
+    wait_for_holder(MASTER)
+    neigh = node(CLIENT).check_output("ip -4 neigh show %s dev eth0", VIP).lower()
+    assert "lladdr %s" % mac_of(MASTER) in neigh, neigh
+    assert set(fetch()) == set(REALSERVERS)
+
+
+def _docker(*args):
+    return subprocess.run(("docker",) + args, capture_output=True, text=True, check=True).stdout
+
+
+def test_failover_when_the_master_container_dies(capsys):
+    # SIGKILL to the master's init: its network namespace, VIP and keepalived vanish at once, no last
+    # advert is sent. The backup takes over when the master's adverts stop (3 x advert_int + skew).
+    summary = run_probe("kill", lambda: _docker("kill", MASTER))
+    report(capsys, "master container killed: %s" % json.dumps(summary, sort_keys=True))
+    assert summary["max_gap"] <= MAX_GAP, summary
+    assert set(summary["answers"]) == set(REALSERVERS), summary
+    assert holds_vip(BACKUP)
+    neigh = node(CLIENT).check_output("ip -4 neigh show %s dev eth0", VIP).lower()
+    assert "lladdr %s" % mac_of(BACKUP) in neigh, neigh
+
+    def come_back():
+        _docker("start", MASTER)
+        deadline = time.time() + 300
+        while node(MASTER).run("systemctl is-system-running").stdout.strip() not in ("running", "degraded"):
+            assert time.time() < deadline, "the master did not boot again"
+            time.sleep(2)
+        wait_for_holder(MASTER, timeout=120)
+
+    summary = run_probe("restart", come_back)
+    report(capsys, "master container started again: %s" % json.dumps(summary, sort_keys=True))
+    assert summary["max_gap"] <= MAX_GAP, summary
+    assert set(fetch()) == set(REALSERVERS)
