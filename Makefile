@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-STAGES := sanity units lint integration matrix molecule
+STAGES := sanity units lint integration matrix ha molecule
 
 .PHONY: help bootstrap test demo changelog clean $(STAGES)
 
@@ -12,7 +12,7 @@ help: ## Show the targets
 bootstrap: ## Install system packages, .venv/ and the lvs.dr collection path
 	scripts/bootstrap.sh
 
-test: ## Everything: sanity, units, lint, integration (lab VM), matrix (ansible-core 2.16-2.19), molecule
+test: ## Everything: sanity, units, lint, integration (lab VM), matrix (ansible-core 2.16-2.19), ha and molecule (scenarios)
 	scripts/test.sh
 
 # Single stages: `make sanity`, `make sanity units lint` (one run, one summary).

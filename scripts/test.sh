@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`make test`), or some of its stages (`scripts/test.sh sanity units`).
 #
-# Stages: bootstrap sanity units lint integration matrix molecule (default: all, in that order).
+# Stages: bootstrap sanity units lint integration matrix ha molecule (default: all, in that order).
 # bootstrap always runs first. Each stage is timed; the last line is `N passed, N failed`
 # (stages), and the exit status is non-zero when any stage failed. A stage never passes by
 # doing nothing: no unit tests, no integration target run, or a lab that will not come up
@@ -19,7 +19,7 @@
 #   LVS_DR_PARALLEL=0   run molecule after the other stages, on the same lab, instead of beside them
 #   LVS_DR_MOLECULE_LAB  the lab instance (LVS_DR_LAB_INSTANCE) of a parallel molecule stage (default: mol)
 #
-# When molecule runs with integration or matrix, it starts right after bootstrap, in the background, on
+# When molecule runs with integration, matrix or ha, it starts right after bootstrap, in the background, on
 # a lab of its own (lab/lab's LVS_DR_LAB_INSTANCE: another VM over the same image): a UML VM uses one
 # CPU, and the two halves take about as long. Its output goes to tests/output/molecule-stage.log and is
 # printed when its turn comes in the summary order.
@@ -30,7 +30,7 @@ cd "${repo_root}" || exit 2
 # shellcheck source=scripts/env.sh
 . "${repo_root}/scripts/env.sh"
 
-all_stages=(bootstrap sanity units lint integration matrix molecule)
+all_stages=(bootstrap sanity units lint integration matrix ha molecule)
 PYVER=3.11
 LAB="${repo_root}/lab/lab"
 read -r -a extra_test_args <<<"${LVS_DR_TEST_ARGS:-}"
@@ -302,26 +302,42 @@ stage_matrix() {
     ((failed == 0))
 }
 
-stage_molecule() {
-    if [[ ! -f molecule/default/molecule.yml ]]; then
-        err "molecule/default/molecule.yml not found"
+# `molecule test -s SCENARIO` against the lab's Docker engine; its log in tests/output/ (molecule.log
+# for the default scenario, molecule-SCENARIO.log for another).
+molecule_log() {
+    [[ "$1" == default ]] && echo tests/output/molecule.log || echo "tests/output/molecule-$1.log"
+}
+
+molecule_scenario() {
+    local scenario="$1" lab_env log
+    if [[ ! -f "molecule/${scenario}/molecule.yml" ]]; then
+        err "molecule/${scenario}/molecule.yml not found"
         return 1
     fi
     lab_up || return 1
-    local lab_env
     lab_env="$("${LAB}" env)" || { err "lab/lab env failed"; return 1; }
     mkdir -p tests/output
+    log="$(molecule_log "${scenario}")"
     (
         eval "${lab_env}"
-        in_venv molecule test
-    ) 2>&1 | tee tests/output/molecule.log
+        in_venv molecule test -s "${scenario}"
+    ) 2>&1 | tee "${log}"
     return "${PIPESTATUS[0]}"
+}
+
+stage_molecule() {
+    molecule_scenario default
+}
+
+# Two directors on keepalived (director_engine: keepalived): failover, health checks, reloads.
+stage_ha() {
+    molecule_scenario ha
 }
 
 # The lines of a failed molecule run that say what failed (pytest's and Ansible's), without colours:
 # printed again after the summary, where a log cut to its end still shows them.
 molecule_failures() {
-    sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *│ \{0,1\}//' tests/output/molecule.log 2>/dev/null \
+    sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *│ \{0,1\}//' "$1" 2>/dev/null \
         | grep -E '^(FAILED|ERROR) |^E  |^fatal: |^failed: |Error: |^[a-z_/]+\.py:[0-9]+: ' | tail -n 40
 }
 
@@ -387,7 +403,7 @@ trap on_exit EXIT
 
 parallel=0
 if [[ "${LVS_DR_PARALLEL:-1}" != 0 && " ${stages[*]} " == *" molecule "* ]] \
-    && [[ " ${stages[*]} " == *" integration "* || " ${stages[*]} " == *" matrix "* ]]; then
+    && [[ " ${stages[*]} " == *" integration "* || " ${stages[*]} " == *" matrix "* || " ${stages[*]} " == *" ha "* ]]; then
     parallel=1
 fi
 
@@ -436,10 +452,13 @@ for s in "${stages[@]}"; do
     printf '%-12s %-6s %s%s\n' "${s}" "${result[${s}]}" "${duration[${s}]}" "${note}"
 done
 echo "wall time: ${SECONDS}s"
-if [[ "${result[molecule]:-}" == FAIL && -s tests/output/molecule.log ]]; then
-    printf '\nmolecule failed; what failed (full log: tests/output/molecule.log):\n'
-    molecule_failures
-fi
+for s in molecule ha; do
+    log="$(molecule_log "${s/molecule/default}")"
+    if [[ "${result[${s}]:-}" == FAIL && -s "${log}" ]]; then
+        printf '\n%s failed; what failed (full log: %s):\n' "${s}" "${log}"
+        molecule_failures "${log}"
+    fi
+done
 echo
 echo "${passed} passed, ${failed} failed"
 ((failed == 0))
