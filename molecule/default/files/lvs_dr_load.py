@@ -7,7 +7,11 @@ Usage: lvs_dr_load.py URL RESULT_FILE [--max-requests N] [--max-seconds S] [--st
 Sends one request per new TCP connection (Connection: close), one after another, until the stop file appears (but
 not before M requests were sent), N requests were sent or S seconds passed, whichever comes first; then writes a
 JSON summary to RESULT_FILE:
-{"sent", "ok", "failed", "seconds", "answers": {body: count}, "errors": [first 20 error texts]}.
+{"sent", "ok", "failed", "seconds", "answers": {body: count}, "max_gap": the longest time between two answered
+requests (or from the start to the first answer), "gap_start"/"gap_end": when it began and ended (seconds from the
+start), "errors": [first 20 error texts]}.
+A short --timeout (the ha scenario's failover probe uses 0.5 s) makes a lost SYN cost that, not the kernel's 1 s
+retransmission, so the gap measures the outage.
 It refuses any URL whose host is not an address inside --allow (default 192.168.88.0/24, the molecule network), so
 it can only ever send to the lab. Python 3 standard library only.
 """
@@ -41,6 +45,8 @@ def main(argv):
     sent = ok = 0
     answers, errors = {}, []
     start = time.monotonic()
+    last_ok = start
+    max_gap, gap_start, gap_end = 0.0, 0.0, 0.0
     while sent < args.max_requests and time.monotonic() - start < args.max_seconds:
         if args.stop_file and sent >= args.min_requests and os.path.exists(args.stop_file):
             break
@@ -53,13 +59,17 @@ def main(argv):
             conn.close()
             if response.status != 200:
                 raise OSError('HTTP %d' % response.status)
+            now = time.monotonic()
             ok += 1
             answers[body] = answers.get(body, 0) + 1
+            if now - last_ok > max_gap:
+                max_gap, gap_start, gap_end = now - last_ok, last_ok - start, now - start
+            last_ok = now
         except (OSError, http.client.HTTPException) as exc:
             if len(errors) < 20:
                 errors.append('request %d at %.2f s: %s' % (sent, time.monotonic() - start, exc))
     summary = dict(sent=sent, ok=ok, failed=sent - ok, seconds=round(time.monotonic() - start, 2), answers=answers,
-                   errors=errors)
+                   max_gap=round(max_gap, 3), gap_start=round(gap_start, 3), gap_end=round(gap_end, 3), errors=errors)
     tmp = args.result + '.tmp'
     with open(tmp, 'w') as handle:
         json.dump(summary, handle)

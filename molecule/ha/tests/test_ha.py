@@ -27,7 +27,7 @@ REQUESTS = 40
 # The issue's limit on the time a client goes without an answer while the master goes away.
 MAX_GAP = 5.0
 VRRP_TIMEOUT = 60
-PROBE = "/usr/local/bin/lvs_dr_failover.py"
+LOAD = "/usr/local/bin/lvs_dr_load.py"  # the default scenario's load generator (its prepare installs it)
 MAC_RE = re.compile(r"(?i)\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b")
 
 
@@ -75,12 +75,14 @@ def report(capsys, text):
 
 
 def run_probe(name, action):
-    """Start the failover probe on the client, run ``action()`` while it sends, stop it: its summary."""
+    """Start the load generator on the client as a failover probe (a 0.5 s timeout per request, so that the
+    longest time without an answer measures the outage), run ``action()`` while it sends, stop it: its summary."""
     client = node(CLIENT)
     result, stop = "/tmp/%s.json" % name, "/tmp/%s.stop" % name
     client.check_output("rm -f %s %s", result, stop)
-    client.check_output("systemd-run --unit %s --collect %s %s %s --stop-file %s --max-seconds 900",
-                        "lvs-dr-" + name, PROBE, URL, result, stop)
+    client.check_output("systemd-run --unit %s --collect /usr/bin/python3 %s %s %s --stop-file %s --max-seconds 900 "
+                        "--max-requests 1000000 --timeout 0.5 --allow 192.168.89.0/24",
+                        "lvs-dr-" + name, LOAD, URL, result, stop)
     time.sleep(3)  # answers before the failure
     action()
     time.sleep(8)  # answers after it
@@ -169,7 +171,6 @@ VIP2 = "192.168.89.101"
 SERVICES = [{"virtual_address": VIP, "virtual_port": PORT, "protocol": "tcp", "scheduler": "rr"}]
 EXTRA = {"virtual_address": VIP2, "virtual_port": 8081, "protocol": "tcp", "scheduler": "rr"}
 MIN_REQUESTS = 500
-LOAD = "/usr/local/bin/lvs_dr_load.py"
 
 
 def site(services, *extra):
