@@ -364,15 +364,17 @@ molecule_start() {
     set +m
 }
 
-# Wait for the background molecule stage; print its output; its exit status is the stage's.
+# Wait for the background molecule stage; print its output; its exit status is the stage's, its
+# duration goes to molecule_secs.
+molecule_secs=0
 molecule_wait() {
     say "stage molecule: waiting for the background run"
     wait "${molecule_pid}"
     molecule_pid=""
     cat tests/output/molecule-stage.log
-    local rc secs
-    read -r rc secs <tests/output/molecule.status 2>/dev/null || { rc=1; secs=0; }
-    echo "molecule stage: exit status ${rc}, ${secs}s in the background"
+    local rc
+    read -r rc molecule_secs <tests/output/molecule.status 2>/dev/null || { rc=1; molecule_secs=0; }
+    echo "molecule stage: exit status ${rc}, ${molecule_secs}s in the background"
     return "${rc}"
 }
 
@@ -422,7 +424,7 @@ for s in "${stages[@]}"; do
         lab_down_if_ours  # the other stages' lab: its CPU goes to molecule's
         molecule_wait
         rc=$?
-        read -r _ "duration[${s}]" <tests/output/molecule.status 2>/dev/null || duration[${s}]=0
+        duration[${s}]=${molecule_secs}
     else
         say "stage ${s}"
         "stage_${s}" </dev/null  # CI has no usable stdin; ansible refuses non-blocking ones
