@@ -23,8 +23,15 @@ description:
     table at weight 0 instead of removing it and resetting its open connections.
   - Every user-given string (URL path, script, virtual host, router id, password) is written in double quotes, and
     refused when keepalived's parser could not keep it one value - control characters, C(") and C(\), and C($)
-    (parameter substitution). Names (VRRP instance, interfaces, script user) must be plain names. No input can add a
-    line or a block to the file.
+    (parameter substitution). Names (VRRP instance, interfaces, script user) must be plain names. Apart from the
+    C(extra) lines below, no input can add a line or a block to the file.
+  - "C(global_defs_extra), C(vrrp_instance_extra), a service's C(extra) and a check's C(extra) are lists of lines
+    written as they are at the end of that block, for keepalived options this filter does not model (for example
+    C(vrrp_garp_master_refresh 60) in C(global_defs), C(alpha) or C(ha_suspend) in a virtual_server).
+    The filter only makes sure each item is one line and that their braces balance without closing the block they
+    are written in; what they say is judged by keepalived's own config test (the role installs the file with
+    C(validate: keepalived --config-test --use-file=%s), so a refused line fails the task with keepalived's message
+    and the file in place stays as it was).
   - Problems are returned, not raised, each naming the option, so a role can report all of them at once. Do not
     install a config that has problems.
 options:
@@ -52,11 +59,14 @@ options:
         required for firewall-mark services), C(connect_timeout), C(retry), C(delay_before_retry); C(path) (required)
         and C(status_code) (codes or ranges such as V(200-299)) and C(virtualhost) for C(HTTP_GET) and C(SSL_GET);
         C(script) (required, an absolute program and its arguments, as a list or a command line) and
-        C(misc_timeout) for C(MISC_CHECK)."
+        C(misc_timeout) for C(MISC_CHECK); C(extra), lines written at the end of the check's block."
       - C(services) is a list of per-service settings, each identified like a service of C(director_services)
         (C(virtual_address), C(virtual_port), C(protocol), or C(fwmark)) with C(check) (replaces the default),
-        C(delay_loop), C(inhibit_on_failure), C(quorum), C(hysteresis) and C(sorry_server). An item that matches no
-        present service is a problem.
+        C(delay_loop), C(inhibit_on_failure), C(quorum), C(hysteresis), C(sorry_server) and C(extra) (lines written
+        in its C(virtual_server) block, before the real servers). An item that matches no present service is a
+        problem.
+      - C(global_defs_extra) and C(vrrp_instance_extra) - lines written at the end of C(global_defs) and of the
+        C(vrrp_instance).
     type: dict
     required: true
   hostname:
@@ -102,6 +112,10 @@ EXAMPLES = r'''
             status_code: [200]
           quorum: 1
           sorry_server: 192.0.2.99
+          extra:
+            - ha_suspend
+      global_defs_extra:
+        - vrrp_garp_master_refresh 60
 
 - name: Fail on any problem
   ansible.builtin.assert:

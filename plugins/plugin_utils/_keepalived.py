@@ -48,9 +48,10 @@ CHECK_TYPES = ('TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK')
 LVS_METHODS = {'route': 'DR', 'masq': 'NAT', 'tunnel': 'TUN'}
 HA_KEYS = ('instance', 'virtual_router_id', 'priority', 'state', 'interface', 'advert_int', 'unicast_src_ip',
            'unicast_peers', 'auth_pass', 'preempt', 'preempt_delay', 'router_id', 'script_user', 'sync_daemon',
-           'sync_interface', 'sync_id', 'check', 'delay_loop', 'inhibit_on_failure', 'services')
+           'sync_interface', 'sync_id', 'check', 'delay_loop', 'inhibit_on_failure', 'services',
+           'global_defs_extra', 'vrrp_instance_extra')
 CHECK_KEYS = ('type', 'port', 'connect_timeout', 'retry', 'delay_before_retry', 'path', 'status_code', 'virtualhost',
-              'script', 'misc_timeout')
+              'script', 'misc_timeout', 'extra')
 # Options of each check type besides type, retry and delay_before_retry.
 CHECK_OPTIONS = {
     'TCP_CHECK': ('port', 'connect_timeout'),
@@ -59,7 +60,7 @@ CHECK_OPTIONS = {
     'MISC_CHECK': ('script', 'misc_timeout'),
 }
 SERVICE_SETTING_KEYS = IDENTITY_KEYS + ('check', 'delay_loop', 'inhibit_on_failure', 'quorum', 'hysteresis',
-                                        'sorry_server')
+                                        'sorry_server', 'extra')
 # The numeric options of checks, in the order they are written: (key, keyword, int or float (a timer), low, high).
 _CHECK_NUMBERS = (
     ('port', 'connect_port', int, 1, 65535),
@@ -79,6 +80,8 @@ _IFNAME = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}\Z')      # IFNAMSIZ is 1
 _USER = re.compile(r'[A-Za-z_][A-Za-z0-9_.-]{0,31}\Z')
 # What double quotes do not protect: control characters, the quote itself, the escape, parameter substitution.
 _UNQUOTABLE = re.compile(r'[\x00-\x1f\x7f"\\$]')
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
+MAX_EXTRA_LINE = 900        # keepalived reads a line into 1024 bytes; the rest is indentation
 _STATUS = re.compile(r'([1-5][0-9][0-9])(?:-([1-5][0-9][0-9]))?\Z')
 # A misc_path word that needs no single quotes.
 _PLAIN_WORD = re.compile(r'[A-Za-z0-9_./:=@%+,-]+\Z')
@@ -183,6 +186,46 @@ class _Problems(object):
             self.add('%s: unknown key%s %s (known: %s)'
                      % (option, 's' if len(unknown) > 1 else '', ', '.join(unknown), ', '.join(known)))
 
+    def extra(self, value, option):
+        """Lines written as they are (options this filter does not model): keepalived's own config test judges them.
+
+        Each line is one line (no control character, so none can start another), and the braces outside double
+        quotes balance over the list without closing the block the lines are written in.
+        """
+        lines = []
+        for index, line in enumerate(self.listed(value, option, 'lines')):
+            where = '%s[%d]' % (option, index)
+            if not isinstance(line, str) or not line.strip():
+                self.add('%s: expected a non-empty line of keepalived.conf, got %r' % (where, line))
+                return []
+            bad = _CONTROL.search(line)
+            if bad:
+                self.add('%s: %r holds the control character %r; each item is one line' % (where, line, bad.group(0)))
+                return []
+            if len(line.encode('utf-8')) > MAX_EXTRA_LINE:
+                self.add('%s: longer than %d bytes' % (where, MAX_EXTRA_LINE))
+                return []
+            lines.append(line.strip())
+        depth = 0
+        for index, line in enumerate(lines):
+            quoted = False
+            for char in line:
+                if char == '"':
+                    quoted = not quoted
+                elif not quoted and char in '#!':
+                    break
+                elif not quoted and char == '{':
+                    depth += 1
+                elif not quoted and char == '}':
+                    depth -= 1
+                    if depth < 0:
+                        self.add('%s[%d]: %r closes a block it did not open' % (option, index, line))
+                        return []
+        if depth:
+            self.add('%s: %d block%s opened and not closed' % (option, depth, 's' if depth > 1 else ''))
+            return []
+        return lines
+
     def script(self, value, option):
         """misc_path's value: the program and its arguments, each single-quoted when needed, the whole double-quoted.
 
@@ -248,13 +291,14 @@ class _Lines(object):
 class _Check(object):
     """One validated health check: its type, its lines, the lines of its url block."""
 
-    __slots__ = ('kind', 'lines', 'url', 'has_port')
+    __slots__ = ('kind', 'lines', 'url', 'has_port', 'extra')
 
-    def __init__(self, kind, lines, url, has_port):
+    def __init__(self, kind, lines, url, has_port, extra=()):
         self.kind = kind
         self.lines = lines
         self.url = url
         self.has_port = has_port
+        self.extra = list(extra)
 
     def render(self, out):
         out.open(self.kind)
@@ -262,7 +306,28 @@ class _Check(object):
             out.line(line)
         if self.url:
             out.block('url', self.url)
+        _extra(out, self.extra)
         out.close()
+
+
+def _extra(out, lines):
+    """Writes extra lines, indented by the blocks they open."""
+    for line in lines:
+        if line.startswith('}'):
+            out.depth -= 1
+        out.line(line)
+        if line.startswith('}'):
+            out.depth += 1
+        quoted = False
+        for char in line:
+            if char == '"':
+                quoted = not quoted
+            elif not quoted and char in '#!':
+                break
+            elif not quoted and char == '{':
+                out.depth += 1
+            elif not quoted and char == '}':
+                out.depth -= 1
 
 
 def _check(check, where, problems):
@@ -275,7 +340,7 @@ def _check(check, where, problems):
     if kind not in CHECK_TYPES:
         problems.add('%s.type: unknown health check %r (known: %s)' % (where, kind, ', '.join(CHECK_TYPES)))
         return None
-    allowed = CHECK_OPTIONS[kind] + ('retry', 'delay_before_retry')
+    allowed = CHECK_OPTIONS[kind] + ('retry', 'delay_before_retry', 'extra')
     for key in CHECK_KEYS[1:]:
         if key in check and key not in allowed:
             users = [name for name in CHECK_TYPES if key in CHECK_OPTIONS[name]]
@@ -300,7 +365,8 @@ def _check(check, where, problems):
             if host:
                 lines.append('virtualhost %s' % host)
         url = _url(check, kind, where, problems)
-    return _Check(kind, lines, url, 'port' in check)
+    extra = problems.extra(check.get('extra'), where + '.extra')
+    return _Check(kind, lines, url, 'port' in check, extra)
 
 
 def _url(check, kind, where, problems):
@@ -403,6 +469,7 @@ class _Renderer(object):
             out.block('authentication', ['auth_type PASS', 'auth_pass %s' % auth])
         out.block('virtual_ipaddress', ['%s/%d dev %s' % (vip, 128 if ':' in vip else 32, self.interface)
                                         for vip in vips])
+        _extra(out, p.extra(ha.get('vrrp_instance_extra'), opt('vrrp_instance_extra')))
         out.close()
 
     def advert_int(self, family):
@@ -500,6 +567,7 @@ class _Renderer(object):
             for key in ('sync_interface', 'sync_id'):
                 if ha.get(key) is not None:
                     p.add('%s: only with %s true' % (opt(key), opt('sync_daemon')))
+        _extra(out, p.extra(ha.get('global_defs_extra'), opt('global_defs_extra')))
         out.close()
 
     # ------------------------------------------------------------------------------------------------ services
@@ -588,6 +656,7 @@ class _Renderer(object):
                 p.add('%s.sorry_server: %s is %s but %s is %s' % (where, address, family, label, svc.family))
             elif address:
                 out.line('sorry_server %s%s' % (address, ' %d' % svc.port if svc.port else ''))
+        _extra(out, p.extra(own.get('extra'), '%s.extra' % where) if 'extra' in own else [])
         for dest in dests:
             self.real_server(svc, dest, check, inhibit, out)
         out.close()

@@ -387,6 +387,63 @@ def test_a_plan_that_is_not_one(plan):
     assert problems[0].startswith('the plan must be a director plan or a list of services')
 
 
+# ---------------------------------------------------------------------------------------- extra lines
+
+def test_extra_lines_go_to_the_end_of_their_blocks():
+    text, problems = render(ha=dict(
+        HA, global_defs_extra=['vrrp_garp_master_refresh 60'],
+        vrrp_instance_extra=['track_interface {', 'eth1', '}'],
+        check={'type': 'TCP_CHECK', 'extra': ['bindto 192.0.2.2']},
+        services=[{'virtual_address': '192.0.2.10', 'virtual_port': 80, 'extra': ['  alpha  ']}]))
+    assert problems == []
+    assert block(text, 'global_defs')[-1] == 'vrrp_garp_master_refresh 60'
+    assert block(text, 'vrrp_instance LVS_DR')[-3:] == ['track_interface {', 'eth1', '}']
+    # Indented by the blocks they open, like the rest of the file.
+    assert '\n    track_interface {\n        eth1\n    }\n}\n' in text
+    server = block(text, 'virtual_server 192.0.2.10 80')
+    assert server.index('alpha') < server.index('real_server 192.0.2.21 80 {')
+    assert block(text, 'TCP_CHECK')[-1] == 'bindto 192.0.2.2'
+    assert text.count('bindto 192.0.2.2') == 2      # the check of each real server
+
+
+def test_no_extra_lines_no_change():
+    assert render(ha=dict(HA, global_defs_extra=[], services=[
+        {'virtual_address': '192.0.2.10', 'virtual_port': 80, 'extra': []}])) == render()
+
+
+@pytest.mark.parametrize('extra, message', [
+    ('alpha', "director_keepalived.services[0].extra: expected a list of lines, got 'alpha'"),
+    ([''], "director_keepalived.services[0].extra[0]: expected a non-empty line of keepalived.conf, got ''"),
+    ([3], 'director_keepalived.services[0].extra[0]: expected a non-empty line of keepalived.conf, got 3'),
+    (['alpha\n}\nvirtual_server 10.0.0.1 80 {'],
+     "director_keepalived.services[0].extra[0]: 'alpha\\n}\\nvirtual_server 10.0.0.1 80 {' holds the control "
+     "character '\\n'; each item is one line"),
+    (['}', 'virtual_server 10.0.0.1 80 {'],
+     "director_keepalived.services[0].extra[0]: '}' closes a block it did not open"),
+    (['track_interface {', 'eth1'], 'director_keepalived.services[0].extra: 1 block opened and not closed'),
+    (['x' * 901], 'director_keepalived.services[0].extra[0]: longer than 900 bytes'),
+])
+def test_extra_lines_stay_inside_their_block(extra, message):
+    _text, problems = render(ha=dict(HA, services=[{'virtual_address': '192.0.2.10', 'virtual_port': 80,
+                                                     'extra': extra}]))
+    assert problems == [message]
+
+
+def test_braces_in_quotes_and_comments_do_not_count():
+    _text, problems = render(ha=dict(HA, global_defs_extra=['router_id "a}b"', 'notification_email_from x # }{']))
+    assert problems == []
+
+
+@pytest.mark.parametrize('where, ha', [
+    ('director_keepalived.global_defs_extra[0]', dict(HA, global_defs_extra=['}'])),
+    ('director_keepalived.vrrp_instance_extra[0]', dict(HA, vrrp_instance_extra=['}'])),
+    ('director_keepalived.check.extra[0]', dict(HA, check={'type': 'TCP_CHECK', 'extra': ['}']})),
+])
+def test_every_extra_option_is_checked_and_named(where, ha):
+    _text, problems = render(ha=ha)
+    assert problems == ["%s: '}' closes a block it did not open" % where]
+
+
 # ---------------------------------------------------------------------------------------- keepalived's own parser
 
 # tests/keepalived/check-config.sh: keepalived --config-test of Debian 12's keepalived, which units do not fetch.
@@ -415,10 +472,13 @@ def samples():
                        ha=dict(HA, unicast_src_ip='192.0.2.2', unicast_peers=['192.0.2.3'], auth_pass='s3cr#t!',
                                sync_daemon=True, sync_id=9, preempt_delay=30, advert_int=2, delay_loop=10,
                                check={'type': 'TCP_CHECK', 'connect_timeout': 1.5, 'retry': 0,
-                                      'delay_before_retry': 0.25},
+                                      'delay_before_retry': 0.25, 'extra': ['bindto 192.0.2.2']},
+                               global_defs_extra=['vrrp_garp_master_refresh 60', 'lvs_timeouts tcp 900 udp 60'],
+                               vrrp_instance_extra=['garp_master_delay 2', 'garp_master_refresh 60'],
                                services=[
                                    {'virtual_address': '192.0.2.10', 'virtual_port': 80, 'quorum': 2, 'hysteresis': 1,
                                     'sorry_server': '192.0.2.99', 'inhibit_on_failure': True, 'delay_loop': 2.5,
+                                    'extra': ['ha_suspend', 'virtualhost "www.example.org"  # {not a block}'],
                                     'check': {'type': 'HTTP_GET', 'path': '/h?a=#!{x}', 'status_code': [200, '301-302'],
                                               'virtualhost': 'www.example.org'}},
                                    {'fwmark': 7, 'check': {'type': 'MISC_CHECK', 'misc_timeout': 5, 'retry': 1,
@@ -465,3 +525,16 @@ def test_keepalived_accepts_the_rendered_configs(tmp_path):
                             universal_newlines=True, check=False)
     assert result.returncode == 1, result.stdout
     assert "Invalid lvs_scheduler 'fastest'" in result.stdout
+
+
+@pytest.mark.skipif(not KEEPALIVED, reason='LVS_DR_KEEPALIVED_CHECK (tests/keepalived/check-config.sh) not set')
+def test_keepalived_judges_the_extra_lines(tmp_path):
+    """The filter passes an unknown keyword in extra lines; keepalived's config test refuses it, naming it."""
+    text, problems = render(ha=dict(HA, check={'type': 'TCP_CHECK', 'extra': ['connect_bogus 1']}))
+    assert problems == []
+    path = tmp_path / 'extra.conf'
+    path.write_text(text)
+    result = subprocess.run([KEEPALIVED, str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True, check=False)
+    assert result.returncode == 1, result.stdout
+    assert "Unknown keyword 'connect_bogus'" in result.stdout
