@@ -31,7 +31,7 @@ description:
     The filter only makes sure each item is one line and that their braces balance without closing the block they
     are written in; what they say is judged by keepalived's own config test (the role installs the file with
     C(validate: keepalived --config-test --use-file=%s), so a refused line fails the task with keepalived's message
-    and the file in place stays as it was).
+    and the file in place stays as it was)."
   - Problems are returned, not raised, each naming the option, so a role can report all of them at once. Do not
     install a config that has problems.
 options:

@@ -402,8 +402,8 @@ def test_keepalived_starts_on_a_table_that_matches_its_configuration():
         assert "-A -t %s" % SERVICE in table(BACKUP)
         # What a stopped keepalived can leave behind: a real server that has left director_services
         # since, a changed weight; and a service of another tool.
-        backup.check_output("ipvsadm -a -t %s -r 192.168.89.99:%d -g -w 1", SERVICE, PORT)
-        backup.check_output("ipvsadm -e -t %s -r %s:%d -g -w 7", SERVICE, REALSERVERS["lvs-dr-ha-rs2"], PORT)
+        backup.check_output("ipvsadm -a -t %s -r %s -g -w 1", SERVICE, "192.168.89.99:%d" % PORT)
+        backup.check_output("ipvsadm -e -t %s -r %s -g -w 7", SERVICE, "%s:%d" % (REALSERVERS["lvs-dr-ha-rs2"], PORT))
         backup.check_output("ipvsadm -A -t 192.168.89.200:9999 -s rr")
         rc, out = site(SERVICES, "--limit", BACKUP)
         assert rc == 0, out

@@ -424,8 +424,8 @@ def test_no_extra_lines_no_change():
     (['x' * 901], 'director_keepalived.services[0].extra[0]: longer than 900 bytes'),
 ])
 def test_extra_lines_stay_inside_their_block(extra, message):
-    _text, problems = render(ha=dict(HA, services=[{'virtual_address': '192.0.2.10', 'virtual_port': 80,
-                                                     'extra': extra}]))
+    service = {'virtual_address': '192.0.2.10', 'virtual_port': 80, 'extra': extra}
+    _text, problems = render(ha=dict(HA, services=[service]))
     assert problems == [message]
 
 
