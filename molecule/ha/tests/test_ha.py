@@ -130,6 +130,25 @@ def test_both_directors_hold_the_table():
             assert "%s:%d" % (address, PORT) in out, out
 
 
+def test_ipvs_info_reads_the_table_keepalived_fills():
+    """lvs.dr.ipvs_info on both keepalived directors: the service and its two real servers, as keepalived set them."""
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    proc = subprocess.run(
+        ["ansible", "-i", os.path.dirname(inventory), "lvs_directors", "-m", "lvs.dr.ipvs_info", "-o"],
+        capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in DIRECTORS:
+        line = next(line for line in proc.stdout.splitlines() if line.startswith(name + " | "))
+        result = json.loads(line.split("=> ", 1)[1])
+        assert result["changed"] is False
+        services = [s for s in result["services"] if (s["virtual_address"], s["virtual_port"]) == (VIP, PORT)]
+        assert len(services) == 1, result
+        assert services[0]["scheduler"] == "rr" and services[0]["protocol"] == "tcp"
+        assert sorted((r["address"], r["port"], r["weight"], r["forwarding_method"])
+                      for r in services[0]["realservers"]) == [(a, PORT, 1, "route") for a in sorted(REALSERVERS.values())]
+
+
 def test_only_the_master_holds_the_vip_and_answers_arp():
     wait_for_holder(MASTER)
     answering, text = arp_answers()
