@@ -458,9 +458,12 @@ def report(data):
                  'ansible-core ?', data['host_load_start'], mach['host_load_1min'],
                  (' (instance %s)' % data['instance']) if data.get('instance') else '', bench_run.engine_name(mach),
                  mach['vm_vcpus'], mach['vm_kernel'], mach['vm_ipvsadm'], data['keepalived'],
-                 'an already converged one, --reuse' if data['reuse'] else 'created, prepared and converged by the '
-                 'run in %s' % fmt_s(sum(data['setup_seconds'].values())), data['rounds'],
+                 'an already converged one, --reuse' if data['reuse'] else setup_text(data['setup_seconds']),
+                 data['rounds'],
                  fmt_min(data['duration_seconds'])), '']
+    if data.get('other_ansible_at_start'):
+        lines += ['Measured while other sessions used the host: %d other Ansible or molecule processes at the start.'
+                  % data['other_ansible_at_start'], '']
     for phase in PHASES:
         lines += ['%s: %s' % (phase.capitalize(), PHASE_TEXT[phase]), '',
                   '| side | %s |' % ' | '.join(header for _key, header, _kind in shown),
@@ -490,6 +493,15 @@ def report(data):
         timeout=fmt_s(data['timeout']), restarts=len(restarts), restart_min=fmt_s(min(restarts)),
         restart_max=fmt_s(max(restarts)))]
     return '\n'.join(lines) + '\n'
+
+
+def setup_text(seconds):
+    done = sum(seconds.get(command, 0) for command in ('create', 'prepare', 'converge'))
+    extra = ['%s %s' % (what, fmt_s(seconds[key])) for key, what in (('lab_up', 'lab/lab up'),
+                                                                      ('destroy', 'molecule destroy'))
+             if key in seconds]
+    return 'molecule create, prepare and converge by the run in %s%s' % (
+        fmt_s(done), (', besides %s' % ' and '.join(extra)) if extra else '')
 
 
 def fmt_min(seconds):
