@@ -315,6 +315,7 @@ def check_probe(topo, probe, side, phase, what):
             probe[k] for k in ('refused', 'reset', 'timeout', 'other')):
         problems.append('the counts do not add up: %s' % json.dumps(probe))
     try:
+        # How long the check took (docker exec included), not when the VIP moved: it is there when the probe ends.
         probe['holder_wait'] = round(topo.wait_holder(holder, HOLDER_TIMEOUT), 3)
     except BenchError as exc:
         problems.append(str(exc))
