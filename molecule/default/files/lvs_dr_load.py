@@ -9,7 +9,10 @@ not before M requests were sent), N requests were sent or S seconds passed, whic
 JSON summary to RESULT_FILE:
 {"sent", "ok", "failed", "seconds", "answers": {body: count}, "max_gap": the longest time between two answered
 requests (or from the start to the first answer), "gap_start"/"gap_end": when it began and ended (seconds from the
-start), "errors": [first 20 error texts]}.
+start), "errors": [first 20 error texts], "error_kinds": {"refused", "reset", "timeout", "other"}: every failed
+request counted by its kind (refused: the connection was refused, an RST to the SYN; reset: an established connection
+was reset or closed without an answer; timeout: no answer within --timeout; other: anything else, an HTTP status
+other than 200 included)}.
 A short --timeout (the ha scenario's failover probe uses 0.5 s) makes a lost SYN cost that, not the kernel's 1 s
 retransmission, so the gap measures the outage.
 It refuses any URL whose host is not an address inside --allow (default 192.168.88.0/24, the molecule network), so
@@ -21,9 +24,21 @@ import http.client
 import ipaddress
 import json
 import os
+import socket
 import sys
 import time
 import urllib.parse
+
+
+def error_kind(exc):
+    """refused, reset, timeout or other: what kind of failure ``exc`` is."""
+    if isinstance(exc, ConnectionRefusedError):
+        return 'refused'
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return 'reset'  # http.client.RemoteDisconnected (closed without an answer) is a ConnectionResetError
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return 'timeout'
+    return 'other'
 
 
 def main(argv):
@@ -44,6 +59,7 @@ def main(argv):
         parser.error('refusing %s: only http:// to an address inside %s' % (args.url, args.allow))
     sent = ok = 0
     answers, errors = {}, []
+    kinds = dict(refused=0, reset=0, timeout=0, other=0)
     start = time.monotonic()
     last_ok = start
     max_gap, gap_start, gap_end = 0.0, 0.0, 0.0
@@ -66,10 +82,12 @@ def main(argv):
                 max_gap, gap_start, gap_end = now - last_ok, last_ok - start, now - start
             last_ok = now
         except (OSError, http.client.HTTPException) as exc:
+            kinds[error_kind(exc)] += 1
             if len(errors) < 20:
                 errors.append('request %d at %.2f s: %s' % (sent, time.monotonic() - start, exc))
     summary = dict(sent=sent, ok=ok, failed=sent - ok, seconds=round(time.monotonic() - start, 2), answers=answers,
-                   max_gap=round(max_gap, 3), gap_start=round(gap_start, 3), gap_end=round(gap_end, 3), errors=errors)
+                   max_gap=round(max_gap, 3), gap_start=round(gap_start, 3), gap_end=round(gap_end, 3), errors=errors,
+                   error_kinds=kinds)
     tmp = args.result + '.tmp'
     with open(tmp, 'w') as handle:
         json.dump(summary, handle)
