@@ -394,7 +394,6 @@ class Molecule(object):
         return round(time.monotonic() - start, 1)
 
 
-
 def ansible_version(bindir):
     found = (bindir / 'ansible-playbook') if bindir and (bindir / 'ansible-playbook').exists() else \
         shutil.which('ansible-playbook')
@@ -498,9 +497,8 @@ def report(data):
 
 def setup_text(seconds):
     done = sum(seconds.get(command, 0) for command in ('create', 'prepare', 'converge'))
-    extra = ['%s %s' % (what, fmt_s(seconds[key])) for key, what in (('lab_up', 'lab/lab up'),
-                                                                      ('destroy', 'molecule destroy'))
-             if key in seconds]
+    steps = (('lab_up', 'lab/lab up'), ('destroy', 'molecule destroy'))
+    extra = ['%s %s' % (what, fmt_s(seconds[key])) for key, what in steps if key in seconds]
     return 'molecule create, prepare and converge by the run in %s%s' % (
         fmt_s(done), (', besides %s' % ' and '.join(extra)) if extra else '')
 
