@@ -68,16 +68,17 @@ stage_units() {
     echo "unit test files: ${n}"
     ansible_test units --venv --python "${PYVER}" || return 1
     # keepalived's own parser (tests/keepalived/check-config.sh: Debian's keepalived, fetched, never installed) on
-    # the configs lvs.dr.keepalived_config renders. ansible-test drops the variable that turns this test on, so it
-    # runs here, and here a skip is a failure.
+    # the configs lvs.dr.keepalived_config renders, and on an extra line it must refuse. ansible-test drops the
+    # variable that turns these tests on, so they run here, and here a skip is a failure.
     local out
     out="$(cd "${COLLECTION_PATH}" && env PYTHONPATH="${LVS_DR_COLLECTIONS}" \
         LVS_DR_KEEPALIVED_CHECK="${repo_root}/tests/keepalived/check-config.sh" \
         "${VENV_DIR}/bin/python" -m pytest -p no:cacheprovider -rs -q \
-        tests/unit/plugins/plugin_utils/test_keepalived.py -k test_keepalived_accepts_the_rendered_configs 2>&1)"
+        tests/unit/plugins/plugin_utils/test_keepalived.py \
+        -k 'test_keepalived_accepts_the_rendered_configs or test_keepalived_judges_the_extra_lines' 2>&1)"
     local rc=$?
     printf '%s\n' "${out}"
-    if ((rc != 0)) || [[ "${out}" != *"1 passed"* || "${out}" == *skipped* ]]; then
+    if ((rc != 0)) || [[ "${out}" != *"2 passed"* || "${out}" == *skipped* ]]; then
         err "keepalived --config-test of the rendered configs did not run and pass"
         return 1
     fi
