@@ -208,19 +208,11 @@ class _Problems(object):
             lines.append(line.strip())
         depth = 0
         for index, line in enumerate(lines):
-            quoted = False
-            for char in line:
-                if char == '"':
-                    quoted = not quoted
-                elif not quoted and char in '#!':
-                    break
-                elif not quoted and char == '{':
-                    depth += 1
-                elif not quoted and char == '}':
-                    depth -= 1
-                    if depth < 0:
-                        self.add('%s[%d]: %r closes a block it did not open' % (option, index, line))
-                        return []
+            for step in _braces(line):
+                depth += step
+                if depth < 0:
+                    self.add('%s[%d]: %r closes a block it did not open' % (option, index, line))
+                    return []
         if depth:
             self.add('%s: %d block%s opened and not closed' % (option, depth, 's' if depth > 1 else ''))
             return []
@@ -310,24 +302,25 @@ class _Check(object):
         out.close()
 
 
+def _braces(line):
+    """+1 for each ``{`` and -1 for each ``}`` of a line, in order, outside double quotes and comments."""
+    quoted = False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in '#!':
+            return
+        elif not quoted and char in '{}':
+            yield 1 if char == '{' else -1
+
+
 def _extra(out, lines):
-    """Writes extra lines, indented by the blocks they open."""
+    """Writes extra lines, indented by the blocks they open (a line that starts with ``}`` one level out)."""
     for line in lines:
-        if line.startswith('}'):
-            out.depth -= 1
+        closing = line.startswith('}')
+        out.depth -= closing
         out.line(line)
-        if line.startswith('}'):
-            out.depth += 1
-        quoted = False
-        for char in line:
-            if char == '"':
-                quoted = not quoted
-            elif not quoted and char in '#!':
-                break
-            elif not quoted and char == '{':
-                out.depth += 1
-            elif not quoted and char == '}':
-                out.depth -= 1
+        out.depth += closing + sum(_braces(line))
 
 
 def _check(check, where, problems):
