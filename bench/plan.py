@@ -4,8 +4,9 @@
 """Benchmark of the director role's controller-side planning and of its boot restore, with their baselines.
 
 Planning (on the controller, no VM): for each size N (default 1,000 and 10,000 real servers) and each way of
-giving a pool -- "group" (the hosts of an inventory group, each with gathered-looking facts in a fact cache) and
-"list" (an explicit list of N {address, mac} dicts) -- ONE ansible-playbook run (connection local, the director
+giving a pool -- "group" (the hosts of an inventory group, each with gathered-looking facts in a fact cache),
+"group-noinject" (the same with `inject_facts_as_vars = False`, the setting README recommends for large inventories)
+and "list" (an explicit list of N {address, mac} dicts) -- ONE ansible-playbook run (connection local, the director
 and its facts in the same fact cache) times, interleaved, --repeat times each:
 
   planner  the role's own planning task: `include_role: lvs.dr.director, tasks_from: preflight.yml` and, inside it,
@@ -134,7 +135,7 @@ def scenario(size, services, representation):
     director_services, children = [], {}
     for number, members in enumerate(pools):
         svc = dict(virtual_address=per_rule.vip(number), virtual_port=per_rule.PORT, scheduler='wlc')
-        if representation == 'group':
+        if representation in GROUPS:
             group = 'bench_pool_%d' % (number + 1)
             svc['realserver_group'] = group
             children[group] = dict(hosts=dict((hosts[i], {}) for i in members))
@@ -148,6 +149,16 @@ def scenario(size, services, representation):
     return inventory, director_services, facts
 
 
+# The ways a pool is given; 'group-noinject' is 'group' with inject_facts_as_vars = False in Ansible's configuration
+# (what README recommends for large inventories: the collection reads facts only through ansible_facts).
+GROUPS = ('group', 'group-noinject')
+REPRESENTATIONS = GROUPS + ('list',)
+LABELS = {
+    'group': 'inventory group of hosts with facts',
+    'group-noinject': 'inventory group of hosts with facts, `inject_facts_as_vars = False`',
+    'list': 'list of {address, mac}',
+}
+
 READ = {
     'group': "{{ groups | dict2items | selectattr('key', 'match', 'bench_pool_') | map(attribute='value') | flatten"
              " | map('extract', hostvars, ['ansible_facts', 'default_ipv4', 'address']) | list | length }}",
@@ -159,7 +170,7 @@ READ = {
 def playbook(representation, repeat, jinja_rounds, out):
     """One play: warm-up, then `repeat` rounds of floor/read/planner(/jinja in the first `jinja_rounds` rounds), in
     an order that rotates each round."""
-    read = READ[representation]
+    read = READ['group' if representation in GROUPS else representation]
     tasks = [dict(name='bench warm-up: read every pool member once (not counted)',
                   **{'ansible.builtin.set_fact': dict(_bench_warm=read)})]
     for round_ in range(1, repeat + 1):
@@ -281,6 +292,8 @@ class Planning(object):
         (work / 'play.yml').write_text(json.dumps(playbook(representation, repeat, jinja_rounds, out), indent=1))
         timer = work / 'timer.json'
         env = dict(self.env, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(cache), LVS_DR_BENCH_TIMER_OUT=str(timer))
+        if representation == 'group-noinject':
+            env['ANSIBLE_INJECT_FACT_VARS'] = 'False'
         start = time.monotonic()
         proc = run([self.playbook_bin, '-i', str(work / 'inventory.json'), str(work / 'play.yml')], env=env)
         wall = time.monotonic() - start
@@ -470,7 +483,7 @@ def planning_md(rows):
             goal = 'met' if plan['seconds'] <= PLAN_GOAL else 'NOT met'
         lines.append('| %s (%d) | %s | %s%s | %s%s | %s | %s | %s | %s | %s | %s |' % (
             '{:,}'.format(row['realservers']), row['services'],
-            'inventory group of hosts with facts' if row['representation'] == 'group' else 'list of {address, mac}',
+            LABELS.get(row['representation'], row['representation']),
             fmt_s(plan['seconds']), spread(plan), fmt_s(read['seconds']), spread(read),
             fmt_ratio(row['planner_over_read_paired']), fmt_s(python['seconds']),
             ('%s%s%s' % (approx, fmt_s(jinja['seconds']), ' extrapolated' if approx else spread(jinja))) if jinja
@@ -505,8 +518,10 @@ PLAN_NOTES = (
     '(bench/jinja_plan.json.j2, commit 3df608c), measured in %(jinja_rounds)s round(s) up to N=%(jinja_max)s; '
     '"~ ... extrapolated" is N^2 from the largest measured N (an upper bound). "floor": a set_fact of a constant, '
     'what any task costs here. Facts come from a jsonfile fact cache holding what `setup` (network subset) returns '
-    'for a one-interface host; a warm-up task reads them all once before anything is timed. Every plan was '
-    'checked: N real servers, N ARP entries, no problems (the Jinja plan too).')
+    'for a one-interface host; a warm-up task reads them all once before anything is timed. The '
+    '`inject_facts_as_vars = False` rows run the same inventory with that setting (ANSIBLE_INJECT_FACT_VARS=False), '
+    'without the Jinja planner. Every plan was checked: N real servers, N ARP entries, no problems (the Jinja plan '
+    'too).')
 
 RESTORE_NOTES = (
     'Boot restore: medians of %(repeat)d rounds ([min - max]; "helper / bare" is the median of the per-round '
@@ -646,9 +661,11 @@ def main(argv=None):
                 finally:
                     lab.teardown()
             for size in sizes if planning else ():
-                for representation in ('group', 'list'):
+                for representation in REPRESENTATIONS:
                     log('planning: N=%d, %s pools, %d rounds' % (size, representation, args.repeat))
                     rounds = min(args.repeat, args.jinja_rounds or args.repeat) if size <= args.jinja_max else 0
+                    if representation == 'group-noinject':
+                        rounds = 0  # the Jinja planner (minutes at 10,000) is measured with the default only
                     row = planning.measure(size, args.services, representation, args.repeat, rounds)
                     plan_rows.append(row)
                     log('planning: N=%d %s: planner %.2f s, read %.2f s%s, floor %.2f s (playbook %.0f s)' % (
