@@ -16,15 +16,17 @@
 #                        meta/runtime.yml's requires_ansible)
 #   LVS_DR_MATRIX_TARGET the integration target the matrix runs with the oldest of its versions
 #                        (default: ipvs_realserver)
-#   LVS_DR_PARALLEL=0   run molecule after the other stages, on the same lab, instead of beside them
-#   LVS_DR_MOLECULE_LAB  the lab instance (LVS_DR_LAB_INSTANCE) of a parallel molecule stage (default: mol)
+#   LVS_DR_PARALLEL=0   run every stage one after another, on the one lab, instead of one of them beside the others
+#   LVS_DR_BACKGROUND_STAGE  the stage that runs beside the others (default: ha, else molecule)
+#   LVS_DR_BACKGROUND_LAB  the lab instance (LVS_DR_LAB_INSTANCE) of that stage (default: bg)
 #   LVS_DR_LAB_RESTART_HUNG=0  no second run of a molecule scenario whose lab VM stopped answering (by
 #                        default a VM this run started is restarted once, and the summary says so)
 #
-# When molecule runs with integration, matrix or ha, it starts right after bootstrap, in the background, on
-# a lab of its own (lab/lab's LVS_DR_LAB_INSTANCE: another VM over the same image): a UML VM uses one
-# CPU, and the two halves take about as long. Its output goes to tests/output/molecule-stage.log and is
-# printed when its turn comes in the summary order.
+# When two or more of the lab's stages (integration matrix ha molecule) run, one of them (ha, the longest,
+# else molecule) starts right after bootstrap, in the background, on a lab of its own (lab/lab's
+# LVS_DR_LAB_INSTANCE: another VM over the same image), while the others run one after another: a UML VM
+# uses one CPU, and the two halves take about as long. Its output goes to tests/output/<stage>-stage.log
+# and is printed after the other stages.
 set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -384,48 +386,49 @@ lab_check() {
     [[ -f "${console}" ]] && tail -n 5 "${console}" | sed 's/\x1b\[[0-9;]*[mK]//g; s/^/lab-check: console: /'
 }
 
-# The molecule stage in the background, on its own lab instance, in its own process group (so that
-# an interrupted run can stop all of it): status "<rc> <seconds>" in tests/output/molecule.status.
-molecule_pid=""
-molecule_start() {
+# The background stage (bg_stage), on its own lab instance, in its own process group (so that an
+# interrupted run can stop all of it): status "<rc> <seconds>" in tests/output/<stage>-stage.status.
+bg_stage=""
+bg_pid=""
+bg_start() {
     mkdir -p tests/output
-    rm -f tests/output/molecule.status tests/output/molecule-stage.log
-    say "stage molecule: started in the background on lab instance ${LVS_DR_MOLECULE_LAB:-mol}" \
-        "(output: tests/output/molecule-stage.log)"
+    rm -f "tests/output/${bg_stage}-stage.status" "tests/output/${bg_stage}-stage.log"
+    say "stage ${bg_stage}: started in the background on lab instance ${LVS_DR_BACKGROUND_LAB:-bg}" \
+        "(output: tests/output/${bg_stage}-stage.log)"
     set -m
     (
-        export LVS_DR_LAB_INSTANCE="${LVS_DR_MOLECULE_LAB:-mol}"
+        export LVS_DR_LAB_INSTANCE="${LVS_DR_BACKGROUND_LAB:-bg}"
         lab_started_here=0
         _lab_checked=""
         trap lab_down_if_ours EXIT
         trap 'exit 143' TERM
         start=${SECONDS}
-        stage_molecule </dev/null
-        printf '%s %s\n' "$?" "$((SECONDS - start))" >tests/output/molecule.status
-    ) >tests/output/molecule-stage.log 2>&1 &
-    molecule_pid=$!
+        "stage_${bg_stage}" </dev/null
+        printf '%s %s\n' "$?" "$((SECONDS - start))" >"tests/output/${bg_stage}-stage.status"
+    ) >"tests/output/${bg_stage}-stage.log" 2>&1 &
+    bg_pid=$!
     set +m
 }
 
-# Wait for the background molecule stage; print its output; its exit status is the stage's, its
-# duration goes to molecule_secs.
-molecule_secs=0
-molecule_wait() {
-    say "stage molecule: waiting for the background run"
-    wait "${molecule_pid}"
-    molecule_pid=""
-    cat tests/output/molecule-stage.log
+# Wait for the background stage; print its output; its exit status is the stage's, its duration
+# goes to bg_secs.
+bg_secs=0
+bg_wait() {
+    say "stage ${bg_stage}: waiting for the background run"
+    wait "${bg_pid}"
+    bg_pid=""
+    cat "tests/output/${bg_stage}-stage.log"
     local rc
-    read -r rc molecule_secs <tests/output/molecule.status 2>/dev/null || { rc=1; molecule_secs=0; }
-    echo "molecule stage: exit status ${rc}, ${molecule_secs}s in the background"
+    read -r rc bg_secs <"tests/output/${bg_stage}-stage.status" 2>/dev/null || { rc=1; bg_secs=0; }
+    echo "${bg_stage} stage: exit status ${rc}, ${bg_secs}s in the background"
     return "${rc}"
 }
 
 on_exit() {
-    if [[ -n "${molecule_pid}" ]] && kill -0 "${molecule_pid}" 2>/dev/null; then
-        err "stopping the background molecule stage"
-        kill -TERM -- "-${molecule_pid}" 2>/dev/null
-        wait "${molecule_pid}"
+    if [[ -n "${bg_pid}" ]] && kill -0 "${bg_pid}" 2>/dev/null; then
+        err "stopping the background ${bg_stage} stage"
+        kill -TERM -- "-${bg_pid}" 2>/dev/null
+        wait "${bg_pid}"
     fi
     lab_down_if_ours
 }
@@ -446,46 +449,57 @@ fi
 
 trap on_exit EXIT
 
+# One of the lab's stages runs beside the others when at least two of them run.
 parallel=0
-if [[ "${LVS_DR_PARALLEL:-1}" != 0 && " ${stages[*]} " == *" molecule "* ]] \
-    && [[ " ${stages[*]} " == *" integration "* || " ${stages[*]} " == *" matrix "* || " ${stages[*]} " == *" ha "* ]]; then
-    parallel=1
+lab_stages=0
+for s in integration matrix ha molecule; do
+    [[ " ${stages[*]} " == *" ${s} "* ]] && lab_stages=$((lab_stages + 1))
+done
+if [[ "${LVS_DR_PARALLEL:-1}" != 0 ]] && ((lab_stages >= 2)); then
+    for s in "${LVS_DR_BACKGROUND_STAGE:-ha}" molecule; do
+        if [[ " ${stages[*]} " == *" ${s} "* && "${s}" != bootstrap ]]; then
+            bg_stage="${s}"
+            parallel=1
+            break
+        fi
+    done
 fi
 
 declare -A result duration
 passed=0
 failed=0
-for s in "${stages[@]}"; do
-    if [[ "${s}" != bootstrap && "${result[bootstrap]:-}" == FAIL ]]; then
-        result[${s}]=FAIL
-        duration[${s}]=0
-        failed=$((failed + 1))
-        continue
-    fi
-    start=${SECONDS}
-    if [[ "${s}" == molecule ]] && ((parallel)); then
-        lab_down_if_ours  # the other stages' lab: its CPU goes to molecule's
-        molecule_wait
-        rc=$?
-        duration[${s}]=${molecule_secs}
-    else
-        say "stage ${s}"
-        "stage_${s}" </dev/null  # CI has no usable stdin; ansible refuses non-blocking ones
-        rc=$?
-        duration[${s}]=$((SECONDS - start))
-    fi
-    if [[ "${s}" == bootstrap ]] && ((rc == 0 && parallel)); then
-        molecule_start
-    fi
-    if ((rc == 0)); then
-        result[${s}]=PASS
+record() {  # record STAGE RC SECONDS
+    duration[$1]=$3
+    if (($2 == 0)); then
+        result[$1]=PASS
         passed=$((passed + 1))
     else
-        result[${s}]=FAIL
+        result[$1]=FAIL
         failed=$((failed + 1))
     fi
-    say "stage ${s}: ${result[${s}]} (${duration[${s}]}s)"
+    say "stage $1: ${result[$1]} ($3s)"
+}
+for s in "${stages[@]}"; do
+    if [[ "${s}" != bootstrap && "${result[bootstrap]:-}" == FAIL ]]; then
+        record "${s}" 1 0
+        continue
+    fi
+    ((parallel)) && [[ "${s}" == "${bg_stage}" ]] && continue  # waited for after the others
+    start=${SECONDS}
+    say "stage ${s}"
+    "stage_${s}" </dev/null  # CI has no usable stdin; ansible refuses non-blocking ones
+    rc=$?
+    record "${s}" "${rc}" "$((SECONDS - start))"
+    if [[ "${s}" == bootstrap ]] && ((rc == 0 && parallel)); then
+        bg_start
+    fi
 done
+if ((parallel)) && [[ -n "${bg_pid}" ]]; then
+    lab_down_if_ours  # the other stages' lab: its CPU goes to the background stage's
+    bg_wait
+    rc=$?
+    record "${bg_stage}" "${rc}" "${bg_secs}"
+fi
 
 lab_down_if_ours
 trap - EXIT
@@ -493,7 +507,7 @@ trap - EXIT
 printf '\n%-12s %-6s %s\n' STAGE RESULT SECONDS
 for s in "${stages[@]}"; do
     note=""
-    [[ "${s}" == molecule ]] && ((parallel)) && note=" (in parallel with the stages after bootstrap)"
+    [[ "${s}" == "${bg_stage}" ]] && ((parallel)) && note=" (in the background, beside the stages after bootstrap)"
     restarted="$(molecule_log "${s/molecule/default}")"
     restarted="${restarted%.log}.lab-restarted"
     [[ "${s}" == molecule || "${s}" == ha ]] && [[ -f "${restarted}" ]] \
