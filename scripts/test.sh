@@ -17,7 +17,7 @@
 #   LVS_DR_MATRIX_TARGET the integration target the matrix runs with the oldest of its versions
 #                        (default: ipvs_realserver)
 #   LVS_DR_PARALLEL=0   run every stage one after another, on the one lab, instead of one of them beside the others
-#   LVS_DR_BACKGROUND_STAGE  the stage that runs beside the others (default: molecule, else ha)
+#   LVS_DR_BACKGROUND_STAGE  the stage that runs beside the others: molecule (the default; else ha) or ha
 #   LVS_DR_BACKGROUND_LAB  the lab instance (LVS_DR_LAB_INSTANCE) of that stage (default: bg)
 #   LVS_DR_LAB_RESTART_HUNG=0  no second run of a molecule scenario whose lab VM stopped answering (by
 #                        default a VM this run started is restarted once, and the summary says so)
@@ -450,7 +450,15 @@ fi
 
 trap on_exit EXIT
 
-# One of the lab's stages runs beside the others when at least two of them run.
+# One of the lab's stages runs beside the others when at least two of them run. Only a molecule
+# scenario can: the integration and matrix stages share files of the tree (inventory, keys, SSH masters).
+case "${LVS_DR_BACKGROUND_STAGE:-molecule}" in
+    molecule | ha) ;;
+    *)
+        err "LVS_DR_BACKGROUND_STAGE='${LVS_DR_BACKGROUND_STAGE}': choose molecule or ha"
+        exit 2
+        ;;
+esac
 parallel=0
 lab_stages=0
 for s in integration matrix ha molecule; do
@@ -458,7 +466,7 @@ for s in integration matrix ha molecule; do
 done
 if [[ "${LVS_DR_PARALLEL:-1}" != 0 ]] && ((lab_stages >= 2)); then
     for s in "${LVS_DR_BACKGROUND_STAGE:-molecule}" ha; do
-        if [[ " ${stages[*]} " == *" ${s} "* && "${s}" != bootstrap ]]; then
+        if [[ " ${stages[*]} " == *" ${s} "* ]]; then
             bg_stage="${s}"
             parallel=1
             break
