@@ -90,6 +90,17 @@ options:
     description: The name of the variable that holds O(ha), used to name options in problems.
     type: str
     default: director_keepalived
+  draining:
+    description:
+      - Real servers to keep in the configuration at weight V(0) while their connections end, as
+        M(lvs.dr.ipvs_table) reports them in RV(lvs.dr.ipvs_table#module:drain.realservers) (each with its
+        C(virtual_service) and C(destination)). A real server whose service stays joins its pool at weight V(0); one
+        whose service leaves keeps that service, as the table holds it, with the draining real servers alone.
+      - The lvs.dr.director role renders this configuration first and reloads keepalived, waits until the real
+        servers have no active connection, then renders the plan alone and reloads again.
+    type: list
+    elements: dict
+    default: []
 '''
 
 EXAMPLES = r'''
@@ -146,9 +157,12 @@ _value:
 '''
 
 from ansible_collections.lvs.dr.plugins.plugin_utils._keepalived import DEFAULT_VAR, keepalived_config
+from ansible_collections.lvs.dr.plugins.plugin_utils._plan import with_draining
 
 
-def _keepalived_config(plan, ha, hostname='', header='', vips=None, var=DEFAULT_VAR):
+def _keepalived_config(plan, ha, hostname='', header='', vips=None, var=DEFAULT_VAR, draining=None):
+    if draining:
+        plan = with_draining(plan, draining)
     config, problems = keepalived_config(plan, ha, hostname=hostname, header=header, vips=vips, var=var)
     return dict(config=config, problems=problems)
 

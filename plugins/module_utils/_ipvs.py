@@ -874,6 +874,22 @@ def wait_drained(ipvsadm, svc_key, dest_key, timeout, interval, clock=None, slee
     ``inactive_connections`` at the last poll, ``timed_out``, ``seconds`` waited, ``polls`` and ``gone`` (the real
     server or its service left the table while we waited: nothing is left to wait for)).
     """
+    table, counts, seconds, polls = wait_all_drained(ipvsadm, [(svc_key, dest_key)], timeout, interval, clock, sleep)
+    count = counts[(svc_key, dest_key)]
+    return table, dict(active_connections=count['active_connections'],
+                       inactive_connections=count['inactive_connections'],
+                       timed_out=not count['gone'] and count['active_connections'] > 0, seconds=seconds, polls=polls,
+                       gone=count['gone'])
+
+
+def wait_all_drained(ipvsadm, pairs, timeout, interval, clock=None, sleep=None):
+    """Poll the connection counts of real servers until none of them has an active connection (or is still in the
+    table) or ``timeout`` seconds passed; ``pairs`` are (service key, destination key).
+
+    One ipvsadm process per poll, however many real servers wait. Returns (the table at the last poll, {pair: dict of
+    ``active_connections``, ``inactive_connections`` and ``gone`` (it or its service left the table meanwhile)},
+    seconds waited, polls).
+    """
     clock = clock or time.monotonic
     sleep = sleep or time.sleep
     start = clock()
@@ -881,15 +897,61 @@ def wait_drained(ipvsadm, svc_key, dest_key, timeout, interval, clock=None, slee
     while True:
         table, conns = ipvsadm.read()[:2]
         polls += 1
-        svc = table.get(svc_key)
-        gone = svc is None or dest_key not in svc.dests
-        counts = {} if gone else conns.get(svc_key, {}).get(dest_key, {})
-        active = counts.get('active_connections', 0)
+        counts = {}
+        for key, dkey in pairs:
+            svc = table.get(key)
+            gone = svc is None or dkey not in svc.dests
+            count = {} if gone else conns.get(key, {}).get(dkey, {})
+            counts[(key, dkey)] = dict(active_connections=count.get('active_connections', 0),
+                                       inactive_connections=count.get('inactive_connections', 0), gone=gone)
         elapsed = clock() - start
-        if gone or active == 0 or elapsed >= timeout:
-            return table, dict(active_connections=active, inactive_connections=counts.get('inactive_connections', 0),
-                               timed_out=not gone and active > 0, seconds=round(elapsed, 3), polls=polls, gone=gone)
+        if elapsed >= timeout or not any(c['active_connections'] for c in counts.values()):
+            return table, counts, round(elapsed, 3), polls
         sleep(min(interval, max(timeout - elapsed, 0)))
+
+
+def drain_stage(current, target, conns):
+    """The table on the way from ``current`` to ``target`` in which real servers leave gracefully.
+
+    Every real server that ``target`` removes - from a pool, or with its whole service - and that may still carry
+    traffic (a weight above 0, or active connections in ``conns``) stays in the stage at weight 0: it takes no new
+    connection and keeps those it has. A service that leaves stays with those real servers alone. Returns (stage,
+    waiting): ``waiting`` lists them as (service key, destination key), in table order.
+    """
+    stage = target.copy()
+    waiting = []
+    for key, svc in current.services.items():
+        new = target.get(key)
+        for dkey, dest in svc.dests.items():
+            if new is not None and dkey in new.dests:
+                continue
+            if dest.weight == 0 and not conns.get(key, {}).get(dkey, {}).get('active_connections', 0):
+                continue
+            kept = stage.get(key)
+            if kept is None:
+                kept = svc.copy(with_dests=False)
+                stage.add(kept)
+            quiet = dest.copy()
+            quiet.weight = 0
+            kept.add_dest(quiet)
+            waiting.append((key, dkey))
+    return stage, waiting
+
+
+def drain_finish(table, target, waiting, done):
+    """``table`` with the drained real servers (``done``, a subset of ``waiting`` from drain_stage()) removed, and
+    each service that ``target`` removes gone once none of its real servers is still waiting."""
+    final = table.copy()
+    for key, dkey in done:
+        svc = final.get(key)
+        if svc is not None:
+            svc.dests.pop(dkey, None)
+    done = set(done)
+    pending = set(key for key, dkey in waiting if (key, dkey) not in done)
+    for key in set(key for key, dkey in waiting):
+        if target.get(key) is None and key not in pending:
+            final.services.pop(key, None)
+    return final
 
 
 def changes(current, target):

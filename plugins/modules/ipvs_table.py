@@ -26,6 +26,10 @@ description:
   - O(max_removed_share) and O(max_removed_services) guard against inputs that would empty pools or drop services by
     mistake (a misspelt group, a truncated list). The task then fails before anything is changed, naming every
     service and real server it would have removed.
+  - With O(drain=true), every real server that leaves the table - dropped from a pool, or with its whole service - is
+    taken out of service gracefully first, at weight V(0) (no new connection), then it is removed once its active
+    connections have ended. Everything else is applied at once; one C(ipvsadm) process reads the connection counts
+    of all the waiting real servers per O(drain_poll_interval).
   - Returns the desired table in C(ipvsadm -R) format (RV(rules)), and the rules of the listed services alone
     (RV(managed_rules)), ready to be saved for a restore at boot.
 author:
@@ -190,6 +194,39 @@ options:
       - Fail before changing anything when the task would remove more than this number of whole services, through
         O(services[].state=absent) or O(purge). Omitted means no limit.
     type: int
+  drain:
+    description:
+      - Drain every real server that the task removes (from a pool through O(purge_realservers), or with its service
+        through O(services[].state=absent) or O(purge)) before removing it. Its weight becomes V(0) at once, the rest
+        of the table is converged, and it leaves the table when it has no active connection left.
+      - A real server that already has weight V(0) and no active connection is removed at once.
+      - What happens when O(drain_timeout) passes first is O(drain_timeout_action).
+      - With V(false), such real servers are removed at once, and connections still open to them break when the
+        kernel expires them (C(net.ipv4.vs.expire_nodest_conn=1)).
+    type: bool
+    default: false
+  drain_timeout:
+    description:
+      - How long, in seconds, to wait for the active connections of the real servers being drained to end. V(0)
+        quiesces them and reads their connections once, without waiting.
+    type: int
+    default: 300
+  drain_timeout_action:
+    description:
+      - What to do with real servers that still have active connections when O(drain_timeout) has passed.
+      - V(fail) keeps them in the table at weight V(0) (the rest of the table converged, the real servers drained
+        meanwhile removed) and fails the task, naming each of them with its connection count; run again later, or
+        raise O(drain_timeout).
+      - V(remove) removes them anyway, with a warning naming them; their remaining connections break.
+    type: str
+    default: fail
+    choices: [fail, remove]
+  drain_poll_interval:
+    description:
+      - Seconds between two readings of the connection counts while draining (one C(ipvsadm) process each, for
+        every waiting real server at once).
+    type: float
+    default: 1.0
 seealso:
   - module: lvs.dr.ipvs_service
   - module: lvs.dr.ipvs_realserver
@@ -232,6 +269,21 @@ EXAMPLES = r'''
         virtual_port: 53
         state: absent
 
+- name: Take web3 out of the pool, gracefully - it leaves the table once its connections have ended
+  lvs.dr.ipvs_table:
+    purge_realservers: true
+    drain: true
+    drain_timeout: 600
+    services:
+      - virtual_address: 192.0.2.10
+        virtual_port: 8080
+        scheduler: wrr
+        realservers:
+          - address: 198.51.100.11
+          - address: 198.51.100.12
+  register: table
+# table.drain.realservers names the real servers drained, with their connections when they left.
+
 # Pools fed from inventory groups, the rules file and its restore unit: see the lvs.dr.director role.
 '''
 
@@ -258,8 +310,45 @@ rules:
   returned: always
   type: str
   sample: "-A -t 192.0.2.10:8080 -s wrr\n-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3\n"
+drain:
+  description:
+    - The real servers the task drained with O(drain=true) (in check mode, would drain), with what the last reading
+      of their connections found.
+  returned: always
+  type: dict
+  contains:
+    realservers:
+      description:
+        - One entry per real server taken out of service, naming its service (C(service)) and itself
+          (C(realserver), its endpoint), with C(active_connections) and C(inactive_connections) at the last reading
+          (before any change in check mode), and C(removed), whether it left the table.
+        - C(virtual_service) is the service as O(services) takes it, and C(destination) the real server as
+          O(services[].realservers) takes it (without its weight), both as the table held them: what a tool that
+          owns the table some other way (keepalived) needs to drain the same real servers.
+      type: list
+      elements: dict
+      sample: [{"service": "tcp 192.0.2.10:8080", "realserver": "198.51.100.13:8080", "active_connections": 0,
+                "inactive_connections": 4, "removed": true,
+                "virtual_service": {"protocol": "tcp", "virtual_address": "192.0.2.10", "virtual_port": 8080,
+                                    "family": "ipv4", "scheduler": "wrr"},
+                "destination": {"address": "198.51.100.13", "port": 8080, "forwarding_method": "route",
+                                "upper_threshold": 0, "lower_threshold": 0}}]
+    seconds:
+      description: How long the task waited for the connections to end.
+      type: float
+      sample: 12.04
+    polls:
+      description: How many times it read the connection counts while waiting.
+      type: int
+      sample: 13
+    timed_out:
+      description: Whether O(drain_timeout) passed with active connections left.
+      type: bool
+      sample: false
+  sample: {"realservers": [], "seconds": 0.0, "polls": 0, "timed_out": false}
 ipvsadm_processes:
-  description: How many ipvsadm processes the task ran (one to read; one more to change and verify).
+  description: How many ipvsadm processes the task ran (one to read; one more to change and verify; with O(drain), one
+    per reading of the connections and one more to remove the drained real servers).
   returned: always
   type: int
   sample: 2
@@ -268,8 +357,9 @@ ipvsadm_processes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
-    SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, Table, add_dests_from_params, diff_text, fail_invalid, merge, plan,
-    realserver_spec, removal_violations, service_from_params, service_identity_from_params, service_spec,
+    SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, Table, add_dests_from_params, diff_text, drain_finish, drain_stage,
+    fail_invalid, merge, plan, realserver_spec, removal_violations, service_from_params, service_identity_from_params,
+    service_spec, wait_all_drained,
 )
 
 
@@ -285,6 +375,10 @@ def build_module():
         purge_realservers=dict(type='bool', default=False),
         max_removed_share=dict(type='float', default=1.0),
         max_removed_services=dict(type='int'),
+        drain=dict(type='bool', default=False),
+        drain_timeout=dict(type='int', default=300),
+        drain_timeout_action=dict(type='str', default='fail', choices=['fail', 'remove']),
+        drain_poll_interval=dict(type='float', default=1.0),
     )
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
@@ -311,40 +405,97 @@ def desired_services(entries):
     return present, absent
 
 
+def validate(params):
+    # type: (dict) -> tuple
+    # Everything the argument spec cannot say, before anything is read: returns desired_services().
+    desired = desired_services(params['services'])
+    if not 0.0 <= params['max_removed_share'] <= 1.0:
+        raise IpvsError('max_removed_share: %s is not between 0.0 and 1.0' % params['max_removed_share'],
+                        'max_removed_share')
+    if params['max_removed_services'] is not None and params['max_removed_services'] < 0:
+        raise IpvsError('max_removed_services: %d is negative' % params['max_removed_services'],
+                        'max_removed_services')
+    if params['drain_timeout'] < 0:
+        raise IpvsError('drain_timeout: must be 0 or more seconds, got %d' % params['drain_timeout'], 'drain_timeout')
+    if not 0.1 <= params['drain_poll_interval'] <= 3600:
+        raise IpvsError('drain_poll_interval: must be between 0.1 and 3600 seconds, got %s'
+                        % params['drain_poll_interval'], 'drain_poll_interval')
+    return desired
+
+
+def describe_drain(table, waiting, counts, removed):
+    # type: (Table, list, dict, set) -> list
+    entries = []
+    for key, dkey in waiting:
+        svc = table.get(key)
+        count = counts.get((key, dkey), {})
+        dest = svc.dests[dkey]
+        virtual_service = dict((name, value) for name, value in svc.to_dict(with_dests=False).items()
+                               if value not in (None, [], False, 0) or name == 'virtual_port')
+        entries.append(dict(service=svc.label(), realserver=dest.endpoint(),
+                            active_connections=count.get('active_connections', 0),
+                            inactive_connections=count.get('inactive_connections', 0),
+                            removed=(key, dkey) in removed, virtual_service=virtual_service,
+                            destination=dict((name, value) for name, value in dest.to_dict().items()
+                                             if name != 'weight')))
+    return entries
+
+
 def main():
     module = build_module()
     params = module.params
     try:
-        present, absent = desired_services(params['services'])
-        if not 0.0 <= params['max_removed_share'] <= 1.0:
-            raise IpvsError('max_removed_share: %s is not between 0.0 and 1.0' % params['max_removed_share'],
-                            'max_removed_share')
-        if params['max_removed_services'] is not None and params['max_removed_services'] < 0:
-            raise IpvsError('max_removed_services: %d is negative' % params['max_removed_services'],
-                            'max_removed_services')
+        present, absent = validate(params)
     except IpvsError as exc:
         fail_invalid(module, exc)
-
     ipvsadm = Ipvsadm(module)
-    current = ipvsadm.read()[0]
+    current, conns = ipvsadm.read()[:2]
     target = merge(current, present, absent_keys=absent, purge_services=params['purge'],
                    purge_dests=params['purge_realservers'])
-    commands = plan(current, target)
-    rules = target.rules()
-    managed = Table(target.get(svc.key) for svc in present).rules()
-
     share = params['max_removed_share']
     violations = removal_violations(current, target, share if share < 1.0 else None, params['max_removed_services'])
     if violations:
         module.fail_json(msg='refusing to change the IPVS table: %s. Nothing was changed. If these removals are '
                              'intended, raise max_removed_share / max_removed_services.' % '; '.join(violations),
-                         commands=commands, violations=violations)
-    if commands and not module.check_mode:
-        ipvsadm.apply(current, target, commands)
+                         commands=plan(current, target), violations=violations)
+    # With drain, the real servers that leave first stay at weight 0 (the stage), and leave in a second step.
+    stage, waiting = drain_stage(current, target, conns) if params['drain'] else (target, [])
+    counts = dict((pair, conns.get(pair[0], {}).get(pair[1], {})) for pair in waiting)
+    commands = plan(current, stage)
+    removal = plan(stage, drain_finish(stage, target, waiting, waiting))
+    drain = dict(realservers=[], seconds=0.0, polls=0, timed_out=False)
+    busy = []
+    if not module.check_mode:
+        after = ipvsadm.apply(current, stage, commands) if commands else current
+        if waiting:
+            after, counts, drain['seconds'], drain['polls'] = wait_all_drained(
+                ipvsadm, waiting, params['drain_timeout'], params['drain_poll_interval'])
+            busy = [pair for pair in waiting if counts[pair]['active_connections']]
+            done = waiting if params['drain_timeout_action'] == 'remove' else [p for p in waiting if p not in busy]
+            final = drain_finish(after, target, waiting, done)
+            removal = plan(after, final)
+            if removal:
+                ipvsadm.apply(after, final, removal)
+    drain['timed_out'] = bool(busy)
+    kept = set(busy) if params['drain_timeout_action'] == 'fail' else set()
+    drain['realservers'] = describe_drain(stage, waiting, counts, set(waiting) - kept)
+    commands += removal
+    rules = target.rules()
+    managed = Table(target.get(svc.key) for svc in present).rules()
     result = dict(changed=bool(commands), commands=commands, rules=diff_text(rules), managed_rules=diff_text(managed),
-                  ipvsadm_processes=ipvsadm.processes)
+                  drain=drain, ipvsadm_processes=ipvsadm.processes)
     if module._diff:
         result['diff'] = dict(before=diff_text(current.rules()), after=diff_text(rules))
+    if busy:
+        names = ', '.join('%s of %s (%d active)' % (e['realserver'], e['service'], e['active_connections'])
+                          for e in drain['realservers'] if e['active_connections'])
+        if params['drain_timeout_action'] == 'fail':
+            module.fail_json(msg='drain_timeout (%d s) passed with active connections left on %s: they stay in the '
+                                 'table at weight 0 (drain_timeout_action=fail); the rest of the table was converged. '
+                                 'Run again once their connections have ended, raise drain_timeout, or set '
+                                 'drain_timeout_action=remove' % (params['drain_timeout'], names), **result)
+        module.warn('drain_timeout (%d s) passed: removed with active connections left (drain_timeout_action=remove): '
+                    '%s' % (params['drain_timeout'], names))
     module.exit_json(**result)
 
 

@@ -500,3 +500,42 @@ def pool_entries(plan, address):
                 entry.update(member)
                 entries.append(entry)
     return entries
+
+
+def with_draining(plan, draining):
+    """A director's plan (from director_plan()) in which the real servers being drained stay, at weight 0.
+
+    ``draining``: the ``drain.realservers`` that lvs.dr.ipvs_table reports (check mode) for the live table - each with
+    its ``virtual_service`` and ``destination`` as the table holds them. A real server whose service stays is added
+    to that service's pool at weight 0; one whose service leaves (``state: absent``, or not in the plan) keeps that
+    service, as the table holds it, with its draining real servers alone. A tool that owns the table through its own
+    configuration (keepalived) renders this plan first, so the leaving real servers take no new connection while
+    the connections they have end, then the plan itself, which removes them. The plan is not changed.
+    """
+    plan = dict(plan or {})
+    services = [dict(item) for item in plan.get('services') or ()]
+    where = {}
+    for index, item in enumerate(services):
+        try:
+            where[service_identity_from_params(_identity(item)).key] = index
+        except IpvsError:
+            continue
+    for entry in draining or ():
+        service = dict((key, value) for key, value in (entry.get('virtual_service') or {}).items()
+                       if key in SERVICE_KEYS)
+        destination = dict((key, value) for key, value in (entry.get('destination') or {}).items()
+                           if key in MEMBER_DEST_KEYS)
+        destination['weight'] = 0
+        key = service_identity_from_params(_identity(service)).key
+        index = where.get(key)
+        if index is None:
+            services.append(dict(service, realservers=[]))
+            index = where[key] = len(services) - 1
+        elif services[index].get('state', 'present') == 'absent':
+            services[index] = dict(service, realservers=[])
+        pool = [dict(member) for member in services[index].get('realservers') or ()]
+        if not any(member.get('address') == destination.get('address') for member in pool):
+            pool.append(destination)
+        services[index]['realservers'] = pool
+    plan['services'] = services
+    return plan

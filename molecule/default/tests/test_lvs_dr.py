@@ -8,11 +8,13 @@ test restarts every container and comes last.
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 
 import pytest
 import testinfra
+import yaml
 
 VIP = "192.168.88.100"
 PORT = 8080
@@ -21,6 +23,7 @@ DIRECTOR = "lvs-dr-director"
 CLIENT = "lvs-dr-client"
 # Real servers, their addresses and their weights in molecule.yml (wrr 3:1).
 REALSERVERS = {"lvs-dr-rs1": ("192.168.88.21", 3), "lvs-dr-rs2": ("192.168.88.22", 1)}
+RS1, RS2 = REALSERVERS["lvs-dr-rs1"][0], REALSERVERS["lvs-dr-rs2"][0]
 REQUESTS = 40  # a multiple of the weight sum: wrr gives exactly 30:10
 TOLERANCE = 0.05  # allowed deviation of each server's share from weight / sum(weights)
 BOOT_TIMEOUT = 300
@@ -291,6 +294,97 @@ def under_load(run, answered_by=None):
     return out
 
 
+class Held(object):
+    """Long-lived connections from the client to a service (lvs_dr_hold.py): opened on entry, each an active
+    connection of the real server the director chose, held until release() finishes their requests."""
+
+    RESULT = "/tmp/lvs-dr-hold.json"
+    STOP = "/tmp/lvs-dr-hold.stop"
+
+    def __init__(self, service=SERVICE, connections=4):
+        self.service = service
+        self.connections = connections
+
+    def __enter__(self):
+        client = node(CLIENT)
+        client.run("rm -f %s %s", self.RESULT, self.STOP)
+        client.check_output(
+            "systemd-run --unit lvs-dr-hold --collect /usr/bin/python3 /usr/local/bin/lvs_dr_hold.py "
+            "http://%s/ %s --connections %s --stop-file %s --max-seconds 900",
+            self.service, self.RESULT, str(self.connections), self.STOP)
+        wait_for(lambda: sum(active_connections(self.service).values()) >= self.connections,
+                 "%d held connections to %s counted by the director" % (self.connections, self.service), timeout=60)
+        self.result = None
+        return self
+
+    def release(self):
+        client = node(CLIENT)
+        client.check_output("touch %s", self.STOP)
+        deadline = time.time() + 120
+        while not client.file(self.RESULT).exists:
+            assert time.time() < deadline, "lvs_dr_hold.py wrote no result"
+            time.sleep(1)
+        self.result = json.loads(client.file(self.RESULT).content_string)
+        return self.result
+
+    def __exit__(self, *exc):
+        if self.result is None:
+            node(CLIENT).run("touch %s", self.STOP)
+        return False
+
+
+def active_connections(service=SERVICE):
+    """ActiveConn of each real server of ``service`` in the director's table, by address."""
+    out = node(DIRECTOR).check_output("ipvsadm -Ln -t %s", service)
+    return dict((address, int(active)) for address, active in re.findall(
+        r"(?m)^\s+->\s+([0-9.]+):\d+\s+\S+\s+\d+\s+(\d+)\s+\d+\s*$", out))
+
+
+def table_weights(service=SERVICE):
+    """The weight of each real server of ``service`` in the director's kernel table, by address."""
+    table = node(DIRECTOR).check_output("ipvsadm -Sn")
+    return dict((address, int(weight)) for address, weight in re.findall(
+        r"(?m)^-a -t %s -r ([0-9.]+):\d+ -g -w (\d+)$" % re.escape(service), table))
+
+
+def start_playbook(name, *extra, **kwargs):
+    """Start a playbook of the collection against the molecule inventory (or ``inventory``); return the process."""
+    inventory = kwargs.get("inventory") or os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    return subprocess.Popen(
+        ["ansible-playbook", "-i", inventory, name] + list(extra), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
+
+
+def drained_while_held(start, leaving, service=SERVICE, answered_by=None):
+    """The promise of every removal: while the client keeps sending requests (Load) and holds long-lived connections
+    to ``service`` (Held), ``start()`` starts a run that takes the real servers ``leaving`` (addresses) out of it.
+    Each must wait at weight 0 while a held connection is open - the run waiting for it - and leave the table only
+    after the connections closed; not one request, held or not, may fail. Returns the run's output."""
+    with Held(service) as held:
+        before = active_connections(service)
+        assert all(before.get(address) for address in leaving), before  # a held connection on each leaving server
+        with Load() as load:
+            proc = start()
+            try:
+                wait_for(lambda: all(table_weights(service).get(address) == 0 for address in leaving),
+                         "%s at weight 0 in %s" % (", ".join(leaving), service), timeout=900)
+                time.sleep(5)  # the run waits while the held connections stay open
+                assert proc.poll() is None, proc.communicate()[0]
+                assert all(table_weights(service).get(address) == 0 for address in leaving), table_weights(service)
+                result = held.release()
+                out = proc.communicate(timeout=900)[0]
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+        load.assert_no_loss(answered_by)
+    assert proc.returncode == 0, out
+    assert result["failed"] == 0 and result["opened"] == held.connections, result
+    assert not set(leaving) & set(table_weights(service)), node(DIRECTOR).check_output("ipvsadm -Sn")
+    for address in leaving:  # the run names each server it drained
+        assert '"realserver": "%s:' % address in out, out
+    return out
+
+
 def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
     director = node(DIRECTOR)
     add_foreign_service()
@@ -309,8 +403,19 @@ def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
         assert "%s/32" % VIP2 in node(name).check_output("ip -4 -o address show dev lo")
     assert_spread(fetch())
 
-    # ...and removed again, the same client still on the first VIP.
-    under_load(lambda: site([WEB, dict(EXTRA, state="absent")]), REALSERVERS)
+    # ...and removed again, the same client still on the first VIP, while long-lived connections to the second one
+    # are open: its real servers wait at weight 0 until those end, then the service and its VIP go.
+    for name in REALSERVERS:
+        node(name).check_output("systemd-run --unit lvs-dr-testweb8081 --collect /usr/bin/python3 -m http.server 8081 "
+                                "--bind 0.0.0.0 --directory /srv/lvs-dr-web")
+    try:
+        wait_for(lambda: all(node(name).run("curl --silent --max-time 3 http://127.0.0.1:8081/").rc == 0
+                             for name in REALSERVERS), "the web servers on port 8081", timeout=60)
+        drained_while_held(lambda: start_playbook("lvs.dr.site", "-e", json.dumps(
+            {"director_services": [WEB, dict(EXTRA, state="absent")]})), [RS1, RS2], "%s:8081" % VIP2, REALSERVERS)
+    finally:
+        for name in REALSERVERS:
+            node(name).run("systemctl stop lvs-dr-testweb8081")
     table = director.check_output("ipvsadm -Sn")
     assert ":8081" not in table
     assert FOREIGN in table
@@ -328,13 +433,8 @@ def test_a_service_comes_and_goes_and_leaves_other_tools_alone():
 
 
 def weights():
-    """The weight of each real server of the service in the director's kernel table, by address."""
-    table = node(DIRECTOR).check_output("ipvsadm -Sn")
-    return dict((address, int(weight)) for address, weight in re.findall(
-        r"(?m)^-a -t %s -r ([0-9.]+):%d -g -w (\d+)$" % (re.escape(SERVICE), PORT), table))
-
-
-RS1, RS2 = REALSERVERS["lvs-dr-rs1"][0], REALSERVERS["lvs-dr-rs2"][0]
+    """The weight of each real server of the web service in the director's kernel table, by address."""
+    return table_weights(SERVICE)
 
 
 def host_vars(tmp_path, values):
@@ -389,6 +489,40 @@ def test_a_real_server_is_added_without_a_failed_request():
     assert_spread(fetch())
 
 
+def inventory_without(tmp_path, host, group):
+    """A copy of the molecule inventory in which ``group`` no longer lists ``host``, as an operator deletes a line."""
+    source = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    copy = tmp_path / "inventory-without-%s" % host
+    shutil.copytree(source, str(copy))
+    found = []
+
+    def drop(tree):
+        if isinstance(tree, dict):
+            for key, value in tree.items():
+                if key == group and isinstance(value, dict) and host in (value.get("hosts") or {}):
+                    value["hosts"].pop(host)
+                    found.append(key)
+                drop(value)
+
+    for path in copy.glob("*.yml"):
+        data = yaml.safe_load(path.read_text())
+        drop(data)
+        path.write_text(yaml.safe_dump(data))
+    assert found, "%s is not in group %s of %s" % (host, group, source)
+    return str(copy)
+
+
+def test_a_real_server_deleted_from_the_inventory_group_is_drained_first(tmp_path):
+    """rs2's line deleted from lvs_realservers: the next site run drains it (weight 0, waiting for its long-lived
+    connection) before removing it; rs2 itself is no longer managed and keeps its VIP on lo (harmless)."""
+    inventory = inventory_without(tmp_path, "lvs-dr-rs2", "lvs_realservers")
+    drained_while_held(lambda: start_playbook("lvs.dr.site", inventory=inventory), [RS2])
+    assert weights() == {RS1: 3}
+    assert RS2 not in rules_file()
+    assert "%s/32" % VIP in node("lvs-dr-rs2").check_output("ip -4 -o address show dev lo")
+    assert set(fetch()) == {"lvs-dr-rs1"}
+
+
 def test_weights_change_without_a_failed_request(tmp_path):
     weighted = host_vars(tmp_path, {"lvs-dr-rs1": {"realserver_weight": 1}, "lvs-dr-rs2": {"realserver_weight": 2}})
     under_load(lambda: playbook("lvs.dr.site", *weighted), REALSERVERS)
@@ -396,9 +530,17 @@ def test_weights_change_without_a_failed_request(tmp_path):
     assert "-a -t %s -r %s:%d -g -w 2" % (SERVICE, RS2, PORT) in rules_file()
 
 
+def test_a_real_server_left_out_of_an_explicit_list_is_drained_first():
+    """The pool given as an explicit realservers list without rs2: drained first, then removed."""
+    drained_while_held(lambda: start_playbook("lvs.dr.site", "-e", json.dumps(
+        {"director_services": [dict(WEB, realservers=["lvs-dr-rs1"])]})), [RS2])
+    assert weights() == {RS1: 3}
+    assert RS2 not in rules_file()
+
+
 def test_a_pool_changed_in_several_ways_at_once_converges_without_a_failed_request(tmp_path):
-    """In one run: the scheduler (wrr -> wlc), rs1's weight (1 -> 3, its override gone) and rs2 drained (weight 0,
-    kept in the table and in the rules file)."""
+    """In one run: the scheduler (wrr -> wlc), rs2 back from outside the pool as drained (weight 0, kept in the
+    table and in the rules file) and rs1 at its inventory weight."""
     drained = host_vars(tmp_path, {"lvs-dr-rs2": {"realserver_state": "drained"}})
     under_load(lambda: site([dict(WEB, scheduler="wlc")], *drained))
     assert weights() == {RS1: 3, RS2: 0}

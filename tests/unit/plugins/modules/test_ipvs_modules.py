@@ -461,3 +461,103 @@ def test_draining_the_last_server_in_service_is_refused_unless_asked(run_module,
     # Already drained: nothing to refuse.
     result, failed, calls = run_module(ipvs_realserver, args, [with_conns(0, rules=other_drained)] * 2)
     assert not failed and not result['changed']
+
+
+# ------------------------------------------------------------------------------------- draining what ipvs_table removes
+
+ONLY_11 = dict(WEB, realservers=[dict(address='198.51.100.11')])
+TABLE_DRAIN = dict(services=[ONLY_11], purge_realservers=True, drain=True, drain_poll_interval=0.5)
+QUIESCE_12 = '-e -t 192.0.2.10:8080 -r 198.51.100.12:8080 -g -w 0'
+REMOVE_12 = '-d -t 192.0.2.10:8080 -r 198.51.100.12:8080'
+WITHOUT_12_LISTING = (0, listing(WITHOUT_12, _thresholds_for(WITHOUT_12)), '')
+
+
+def test_table_drains_a_real_server_that_leaves_its_pool_before_removing_it(run_module, clock):
+    result, failed, calls = run_module(ipvs_table, TABLE_DRAIN, [
+        with_conns(2, rules=WEB_RULES),  # read
+        with_conns(2),                   # quiesce and its listing
+        with_conns(1), with_conns(0, 5),  # polls: one process each
+        WITHOUT_12_LISTING,              # removal and its listing
+    ])
+    assert not failed and result['changed']
+    assert result['commands'] == [QUIESCE_12, REMOVE_12]
+    assert calls[1][1] == QUIESCE_12 + '\n' + READ
+    assert [data for _cmd, data in calls[2:4]] == [READ, READ]
+    assert calls[4][1] == REMOVE_12 + '\n' + READ
+    assert result['drain'] == dict(realservers=[dict(
+        service='tcp 192.0.2.10:8080', realserver='198.51.100.12:8080', active_connections=0, inactive_connections=5,
+        removed=True, virtual_service=dict(protocol='tcp', virtual_address='192.0.2.10', virtual_port=8080,
+                                           family='ipv4', scheduler='rr'),
+        destination=dict(address='198.51.100.12', port=8080, forwarding_method='route', upper_threshold=0,
+                         lower_threshold=0))], seconds=0.5, polls=2, timed_out=False)
+    assert clock == [0.5]
+    assert result['rules'] == WITHOUT_12
+
+
+def test_table_drain_in_check_mode_names_what_it_would_drain_and_reads_once(run_module, clock):
+    result, failed, calls = run_module(ipvs_table, TABLE_DRAIN, [with_conns(3, 1, rules=WEB_RULES)],
+                                       check_mode=True, diff=True)
+    assert not failed and result['changed'] and len(calls) == 1 and clock == []
+    assert result['commands'] == [QUIESCE_12, REMOVE_12]
+    entry = result['drain']['realservers'][0]
+    assert (entry['service'], entry['realserver'], entry['active_connections'], entry['inactive_connections'],
+            entry['removed']) == ('tcp 192.0.2.10:8080', '198.51.100.12:8080', 3, 1, True)
+    assert len(result['drain']['realservers']) == 1
+    assert result['diff']['after'] == WITHOUT_12
+
+
+def test_table_removes_a_quiet_real_server_at_once(run_module, clock):
+    # Already at weight 0 with no active connection: nothing to wait for, one apply.
+    result, failed, calls = run_module(ipvs_table, TABLE_DRAIN, [with_conns(0, 2), WITHOUT_12_LISTING])
+    assert not failed and result['commands'] == [REMOVE_12] and len(calls) == 2
+    assert result['drain']['realservers'] == []
+
+
+@pytest.mark.parametrize('action, removed', [('fail', False), ('remove', True)])
+def test_table_drain_timeout_does_what_drain_timeout_action_says(run_module, clock, action, removed):
+    responses = [with_conns(1, rules=WEB_RULES), with_conns(1)] + [with_conns(1)] * 5
+    if removed:
+        responses.append(WITHOUT_12_LISTING)
+    result, failed, calls = run_module(ipvs_table, dict(TABLE_DRAIN, drain_timeout=2, drain_timeout_action=action),
+                                       responses)
+    assert failed is not removed
+    assert result['drain']['timed_out'] and result['drain']['realservers'][0]['removed'] is removed
+    assert result['drain']['realservers'][0]['active_connections'] == 1
+    assert sum(clock) == 2.0
+    assert (REMOVE_12 in result['commands']) is removed
+    if not removed:
+        assert result['msg'].startswith('drain_timeout (2 s) passed with active connections left on 198.51.100.12:8080 '
+                                        'of tcp 192.0.2.10:8080 (1 active): they stay in the table at weight 0')
+        assert not any(data.startswith('-d') for _cmd, data in calls)
+
+
+def test_table_drains_the_pool_of_a_service_that_goes_absent_then_deletes_it(run_module, clock):
+    args = dict(services=[dict(virtual_address='192.0.2.10', virtual_port=8080, state='absent')], drain=True)
+    quiet = WEB_RULES.replace('-g -w 1', '-g -w 0')
+    thresholds = WEB_THRESHOLDS.replace('0          0          0          0\n', '0          0          1          0\n', 1)
+    result, failed, calls = run_module(ipvs_table, args, [
+        (0, listing(WEB_RULES, thresholds), ''),  # .11 has an active connection, .12 none: both quiesced
+        (0, listing(quiet, thresholds), ''),
+        (0, listing(quiet, WEB_THRESHOLDS), ''),  # the poll: none left
+        (0, listing(), ''),
+    ])
+    assert not failed
+    assert result['commands'] == ['-e -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 0', QUIESCE_12,
+                                  '-D -t 192.0.2.10:8080']
+    drained = [entry['realserver'] for entry in result['drain']['realservers']]
+    assert drained == ['198.51.100.11:8080', '198.51.100.12:8080']
+
+
+def test_table_without_drain_removes_at_once(run_module, clock):
+    result, failed, calls = run_module(ipvs_table, dict(TABLE_DRAIN, drain=False), [
+        with_conns(2, rules=WEB_RULES), WITHOUT_12_LISTING])
+    assert not failed and result['commands'] == [REMOVE_12] and clock == []
+
+
+@pytest.mark.parametrize('args, option', [
+    (dict(drain_timeout=-1), 'drain_timeout'),
+    (dict(drain_poll_interval=0.01), 'drain_poll_interval'),
+])
+def test_table_drain_options_are_validated(run_module, args, option):
+    result, failed, calls = run_module(ipvs_table, dict(TABLE_DRAIN, **args), [])
+    assert failed and calls == [] and result['option'] == option

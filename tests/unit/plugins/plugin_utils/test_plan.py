@@ -14,7 +14,9 @@ import copy
 import pytest
 
 from ansible_collections.lvs.dr.plugins.module_utils._ipvs import IpvsError
-from ansible_collections.lvs.dr.plugins.plugin_utils._plan import director_plan, mac_from_facts, pool_entries, realserver_plan
+from ansible_collections.lvs.dr.plugins.plugin_utils._plan import (
+    director_plan, mac_from_facts, pool_entries, realserver_plan, with_draining,
+)
 
 
 def facts(address, mac, prefix=24, iface='eth0', ipv6=None):
@@ -474,3 +476,44 @@ def test_pool_entries_give_the_options_to_drain_or_restore_one_real_server():
     assert pool_entries(result, '10.1.0.99') == []
     with pytest.raises(IpvsError):
         pool_entries(result, 'web1')
+
+
+# ------------------------------------------------------------------------------------------ draining through a plan
+
+WEB_SERVICE = dict(protocol='tcp', virtual_address='192.0.2.10', virtual_port=8080, family='ipv4', scheduler='wrr')
+
+
+def _draining(address, service=None):
+    return dict(service='tcp 192.0.2.10:8080', realserver='%s:8080' % address, active_connections=1,
+                inactive_connections=0, removed=True, virtual_service=dict(service or WEB_SERVICE),
+                destination=dict(address=address, port=8080, forwarding_method='route', upper_threshold=0,
+                                 lower_threshold=0))
+
+
+def test_a_draining_real_server_joins_its_pool_at_weight_0_and_the_plan_is_not_changed():
+    plan = dict(services=[dict(virtual_address='192.0.2.10', virtual_port=8080, scheduler='wrr',
+                               realservers=[dict(address='198.51.100.11', weight=3)])], vips=['192.0.2.10'])
+    before = copy.deepcopy(plan)
+    staged = with_draining(plan, [_draining('198.51.100.12'), _draining('198.51.100.11')])
+    assert plan == before
+    assert staged['vips'] == ['192.0.2.10']
+    assert staged['services'][0]['realservers'] == [
+        dict(address='198.51.100.11', weight=3),  # still in the pool: it keeps its weight
+        dict(address='198.51.100.12', port=8080, forwarding_method='route', upper_threshold=0, lower_threshold=0,
+             weight=0)]
+
+
+@pytest.mark.parametrize('services', [
+    [dict(virtual_address='192.0.2.10', virtual_port=8080, state='absent')],  # set absent
+    [],                                                                      # left director_services
+], ids=['absent', 'gone'])
+def test_a_service_that_leaves_stays_as_the_table_holds_it_with_its_draining_servers_alone(services):
+    staged = with_draining(dict(services=services), [_draining('198.51.100.12')])
+    assert staged['services'] == [dict(WEB_SERVICE, realservers=[dict(
+        address='198.51.100.12', port=8080, forwarding_method='route', upper_threshold=0, lower_threshold=0,
+        weight=0)])]
+
+
+def test_nothing_draining_is_the_plan():
+    plan = dict(services=[dict(virtual_address='192.0.2.10', virtual_port=8080, realservers=[])])
+    assert with_draining(plan, []) == plan
