@@ -523,6 +523,15 @@ def test_a_real_server_deleted_from_the_inventory_group_is_drained_first(tmp_pat
     assert set(fetch()) == {"lvs-dr-rs1"}
 
 
+def test_retiring_a_real_server_releases_its_vips():
+    """lvs.dr.drain with drain_state=absent on rs2 (already out of every table): its VIP leaves lo, with no request
+    lost; the directors' tables stay as they are."""
+    table_before = node(DIRECTOR).check_output("ipvsadm -Sn")
+    under_load(lambda: playbook("lvs.dr.drain", "-e", "drain_hosts=lvs-dr-rs2", "-e", "drain_state=absent"))
+    assert VIP not in node("lvs-dr-rs2").check_output("ip -4 -o address show dev lo")
+    assert node(DIRECTOR).check_output("ipvsadm -Sn") == table_before
+
+
 def test_weights_change_without_a_failed_request(tmp_path):
     weighted = host_vars(tmp_path, {"lvs-dr-rs1": {"realserver_weight": 1}, "lvs-dr-rs2": {"realserver_weight": 2}})
     under_load(lambda: playbook("lvs.dr.site", *weighted), REALSERVERS)
