@@ -23,6 +23,8 @@ description:
     VIPs it added (or adopted with O(adopt_existing)); O(state=absent) removes them all with the unit and the record.
   - Shares its code with M(lvs.dr.lvs_dr_realserver), which places the VIPs of real servers on the loopback; unlike it,
     this module sets no ARP sysctl, because the director must answer ARP for its VIPs.
+extends_documentation_fragment:
+  - lvs.dr.lock
 author:
   - lvs.dr maintainers (@lvs-dr)
 requirements:
@@ -139,6 +141,7 @@ state_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
 from ansible_collections.lvs.dr.plugins.module_utils._vips import DIRECTOR, run_module
 
 
@@ -151,6 +154,7 @@ def build_module():
             label=dict(type='str'),
             adopt_existing=dict(type='bool', default=False),
             state=dict(type='str', default='present', choices=['present', 'absent']),
+            **lock_spec()
         ),
         required_if=[('state', 'present', ('vips',))],
         supports_check_mode=True,
@@ -158,7 +162,9 @@ def build_module():
 
 
 def main():
-    run_module(build_module(), DIRECTOR)
+    module = build_module()
+    with HostLock(module, 'lvs.dr.director_vips'):
+        run_module(module, DIRECTOR)
 
 
 if __name__ == '__main__':

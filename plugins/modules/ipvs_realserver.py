@@ -24,6 +24,7 @@ author:
   - lvs.dr maintainers (@lvs-dr)
 extends_documentation_fragment:
   - lvs.dr.ipvs
+  - lvs.dr.lock
   - lvs.dr.ipvs.service_identity
   - lvs.dr.ipvs.realserver
 attributes:
@@ -187,6 +188,7 @@ realserver:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
 
 from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
     SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, dest_from_params, diff_text, fail_invalid, join_args, plan,
@@ -204,6 +206,7 @@ def build_module():
         drain_poll_interval=dict(type='float', default=1.0),
         drain_last=dict(type='bool', default=False),
     )
+    argument_spec.update(lock_spec())
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **SERVICE_CONSTRAINTS)
 
 
@@ -222,8 +225,9 @@ def validate_drain(params):
                         % params['drain_poll_interval'], 'drain_poll_interval')
 
 
-def main():
-    module = build_module()
+def run(module):
+    # type: (AnsibleModule) -> None
+    # Read, compare, act; exits the module.
     params = module.params
     state = params['state']
     try:
@@ -301,6 +305,12 @@ def main():
     if module._diff:
         result['diff'] = dict(before=diff_text(dest_line(ident, before)), after=diff_text(dest_line(ident, after)))
     module.exit_json(**result)
+
+
+def main():
+    module = build_module()
+    with HostLock(module, 'lvs.dr.ipvs_realserver'):
+        run(module)
 
 
 if __name__ == '__main__':

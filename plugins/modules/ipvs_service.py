@@ -23,6 +23,7 @@ author:
   - lvs.dr maintainers (@lvs-dr)
 extends_documentation_fragment:
   - lvs.dr.ipvs
+  - lvs.dr.lock
   - lvs.dr.ipvs.service_identity
   - lvs.dr.ipvs.service
 attributes:
@@ -167,6 +168,7 @@ service:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
 
 from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
     SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, add_dests_from_params, diff_text, fail_invalid, merge, plan,
@@ -181,11 +183,13 @@ def build_module():
         realservers=dict(type='list', elements='dict', options=realserver_spec()),
         purge_realservers=dict(type='bool', default=False),
     )
+    argument_spec.update(lock_spec())
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **SERVICE_CONSTRAINTS)
 
 
-def main():
-    module = build_module()
+def run(module):
+    # type: (AnsibleModule) -> None
+    # Read, compare, act; exits the module.
     params = module.params
     try:
         if params['state'] == 'absent':
@@ -215,6 +219,12 @@ def main():
     if commands and not module.check_mode:
         ipvsadm.apply(current, target, commands)
     module.exit_json(**result)
+
+
+def main():
+    module = build_module()
+    with HostLock(module, 'lvs.dr.ipvs_service'):
+        run(module)
 
 
 if __name__ == '__main__':

@@ -36,6 +36,7 @@ author:
   - lvs.dr maintainers (@lvs-dr)
 extends_documentation_fragment:
   - lvs.dr.ipvs
+  - lvs.dr.lock
 attributes:
   check_mode:
     support: full
@@ -323,7 +324,7 @@ drain:
           (C(realserver), its endpoint), with C(active_connections) and C(inactive_connections) at the last reading
           (before any change in check mode), and C(removed), whether it left the table.
         - C(virtual_service) is the service as O(services) takes it, and C(destination) the real server as
-          O(services[].realservers) takes it (without its weight), both as the table held them: what a tool that
+          O(services[].realservers) takes it (without its weight), both as the table held them - what a tool that
           owns the table some other way (keepalived) needs to drain the same real servers.
       type: list
       elements: dict
@@ -355,6 +356,7 @@ ipvsadm_processes:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
 
 from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
     SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, Table, add_dests_from_params, diff_text, drain_finish, drain_stage,
@@ -380,6 +382,7 @@ def build_module():
         drain_timeout_action=dict(type='str', default='fail', choices=['fail', 'remove']),
         drain_poll_interval=dict(type='float', default=1.0),
     )
+    argument_spec.update(lock_spec())
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
 
@@ -441,8 +444,9 @@ def describe_drain(table, waiting, counts, removed):
     return entries
 
 
-def main():
-    module = build_module()
+def run(module):
+    # type: (AnsibleModule) -> None
+    # Read, compare, act; exits the module.
     params = module.params
     try:
         present, absent = validate(params)
@@ -497,6 +501,12 @@ def main():
         module.warn('drain_timeout (%d s) passed: removed with active connections left (drain_timeout_action=remove): '
                     '%s' % (params['drain_timeout'], names))
     module.exit_json(**result)
+
+
+def main():
+    module = build_module()
+    with HostLock(module, 'lvs.dr.ipvs_table'):
+        run(module)
 
 
 if __name__ == '__main__':

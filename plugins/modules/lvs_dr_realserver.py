@@ -28,6 +28,8 @@ description:
     VIPs it added, returns every sysctl it set to its previous value and removes the sysctl file, the unit and the record.
   - Several instances (O(name)) can coexist. A sysctl or a VIP that two instances share is kept until the last instance
     that uses it is removed.
+extends_documentation_fragment:
+  - lvs.dr.lock
 author:
   - lvs.dr maintainers (@lvs-dr)
 requirements:
@@ -203,6 +205,7 @@ state_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
 from ansible_collections.lvs.dr.plugins.module_utils._vips import REALSERVER, run_module
 
 
@@ -216,6 +219,7 @@ def argument_spec():
         rp_filter=dict(type='str', default='loose', choices=['loose', 'off', 'unchanged']),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         purge=dict(type='bool', default=True),
+        **lock_spec()
     )
 
 
@@ -228,7 +232,9 @@ def build_module():
 
 
 def main():
-    run_module(build_module(), REALSERVER)
+    module = build_module()
+    with HostLock(module, 'lvs.dr.lvs_dr_realserver'):
+        run_module(module, REALSERVER)
 
 
 if __name__ == '__main__':

@@ -24,6 +24,8 @@ description:
   - The loader unit is enabled while the managed block has entries, and disabled and removed when the last one goes.
   - In a typical LVS-DR cluster the director pins the MAC addresses of its real servers this way, so that ARP traffic or
     ARP spoofing cannot redirect forwarded frames.
+extends_documentation_fragment:
+  - lvs.dr.lock
 author:
   - lvs.dr maintainers (@lvs-dr)
 requirements:
@@ -205,6 +207,7 @@ from ansible_collections.lvs.dr.plugins.module_utils._ethers import (
     validate_ifname,
 )
 from ansible_collections.lvs.dr.plugins.module_utils._iproute import IpCommand, interface_exists
+from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
 from ansible_collections.lvs.dr.plugins.module_utils._persist import (
     SYSTEMD_UNIT_DIR,
     Systemd,
@@ -233,6 +236,7 @@ def argument_spec():
         persist=dict(type='bool', default=True),
         ethers_path=dict(type='path', default='/etc/ethers'),
         loader_unit=dict(type='str', default='lvs-dr-static-arp.service'),
+        **lock_spec()
     )
 
 
@@ -428,7 +432,9 @@ def run_module(module):
 
 
 def main():
-    run_module(build_module())
+    module = build_module()
+    with HostLock(module, 'lvs.dr.static_arp'):
+        run_module(module)
 
 
 if __name__ == '__main__':

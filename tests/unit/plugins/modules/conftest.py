@@ -14,6 +14,14 @@ from ansible.module_utils import basic
 from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json, patch_module_args
 
 
+@pytest.fixture(autouse=True)
+def host_lock(mocker, tmp_path):
+    """Every module test takes the lvs.dr host lock in a file of its own, not /run/lvs-dr.lock."""
+    path = str(tmp_path / 'lvs-dr.lock')
+    mocker.patch('ansible_collections.lvs.dr.plugins.module_utils._lock.LOCK_PATH', path)
+    return path
+
+
 @pytest.fixture
 def run_module(mocker):
     """Run a module's main() with arguments; return (result, failed, [(cmd, stdin), ...])."""
