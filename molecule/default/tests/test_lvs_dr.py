@@ -492,7 +492,7 @@ def test_a_real_server_is_added_without_a_failed_request():
 def inventory_without(tmp_path, host, group):
     """A copy of the molecule inventory in which ``group`` no longer lists ``host``, as an operator deletes a line."""
     source = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    copy = tmp_path / "inventory-without-%s" % host
+    copy = tmp_path / ("inventory-without-%s" % host)
     shutil.copytree(source, str(copy))
     found = []
 
