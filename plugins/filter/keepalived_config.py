@@ -48,18 +48,18 @@ options:
       - C(unicast_src_ip) and C(unicast_peers) (a list) for unicast VRRP; C(auth_pass) (1-8 characters, PASS
         authentication, IPv4 only); C(preempt) (default V(true); V(false) writes C(nopreempt)); C(preempt_delay)
         (0-1000 seconds; default, with C(preempt) and C(state=BACKUP), the time the table takes to be ready, RV(_value.ready)).
-      - C(startup_delay) (0-1000 seconds, C(vrrp_startup_delay); default RV(_value.ready); V(0) writes none): VRRP starts
+      - "C(startup_delay) (0-1000 seconds, C(vrrp_startup_delay); default RV(_value.ready); V(0) writes none): VRRP starts
         that long after keepalived, so a director that starts when no peer holds the VIPs (a boot of both, a peer that is
         down) does not take them with an empty or unchecked table. Its cost: a director alone is that much longer
-        without its VIPs after a start; with a peer, the peer serves meanwhile.
+        without its VIPs after a start; with a peer, the peer serves meanwhile."
       - C(router_id) (default O(hostname)); C(script_user) (default V(root) when a C(MISC_CHECK) runs, because keepalived's
         default user C(keepalived_script) does not exist on Debian).
       - C(sync_daemon) (default V(false)) runs C(lvs_sync_daemon) on C(sync_interface) (default C(interface)), its
         state following the VRRP instance, with C(sync_id) (0-255, default the virtual router id).
-      - C(check) is the default health check of every real server (default a C(TCP_CHECK) with C(connect_timeout=3),
+      - "C(check) is the default health check of every real server (default a C(TCP_CHECK) with C(connect_timeout=3),
         C(retry=2), C(delay_before_retry=2)); C(delay_loop) (seconds between checks, default V(6)), C(alpha) (default
         V(true): real servers start as failed and join the table when their first check passes; V(false) counts every
-        real server as up until a check fails) and C(inhibit_on_failure) (default V(false)) apply to every service.
+        real server as up until a check fails) and C(inhibit_on_failure) (default V(false)) apply to every service."
       - "A check is a dict: C(type) (C(TCP_CHECK), C(HTTP_GET), C(SSL_GET) or C(MISC_CHECK)), C(port) (connect_port,
         required for firewall-mark services), C(connect_timeout), C(retry), C(delay_before_retry); C(path) (required)
         and C(status_code) (codes or ranges such as V(200-299)) and C(virtualhost) for C(HTTP_GET) and C(SSL_GET);

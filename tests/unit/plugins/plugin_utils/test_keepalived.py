@@ -312,8 +312,9 @@ def test_per_service_settings():
     first = block(text, 'virtual_server 192.0.2.10 80')
     assert 'delay_loop 10' in first and 'TCP_CHECK {' in first and 'quorum 3' not in first
     second = block(text, 'virtual_server 192.0.2.11 80')
-    assert second[:10] == ['protocol TCP', 'lvs_sched wrr', 'lvs_method DR', 'delay_loop 2.5', 'alpha', 'inhibit_on_failure',
-                          'quorum 3', 'hysteresis 1', 'sorry_server 192.0.2.99 80', 'real_server 192.0.2.21 80 {']
+    assert second[:10] == ['protocol TCP', 'lvs_sched wrr', 'lvs_method DR', 'delay_loop 2.5', 'alpha',
+                           'inhibit_on_failure', 'quorum 3', 'hysteresis 1', 'sorry_server 192.0.2.99 80',
+                           'real_server 192.0.2.21 80 {']
     assert 'HTTP_GET {' in second
 
 
