@@ -117,6 +117,8 @@ def test_keepalived_runs_on_both_directors_with_our_config():
         dropin = director.file("/etc/systemd/system/keepalived.service.d/lvs-dr.conf")
         assert dropin.mode == 0o644 and "--dont-release-ipvs" in dropin.content_string
         assert "--dont-release-ipvs" in director.check_output("ps -o args= -p %s", main_pid(name))
+        # A director that takes the VIPs over forwards packets of connections its peer accepted.
+        assert director.sysctl("net.ipv4.vs.sloppy_tcp") == 1
         # keepalived's services leave the table before it starts; it fills them from its checks (alpha) and
         # holds VRRP back until they have run.
         assert "ExecStartPre=-/usr/sbin/ipvsadm -D -t %s\n" % SERVICE in dropin.content_string
