@@ -26,6 +26,9 @@ description:
     Exception - kernels before 5.9 with C(net.ipv4.vs.conntrack=1) get V(0). There, rescheduling a reused port
     drops its SYN, which costs the client one second (fixed in 5.9 by kernel commit f0a5e4d7a594, the reason
     kube-proxy picks V(0) on older kernels).
+  - C(sloppy_tcp=1) with O(ha=true) - a director of an HA pair that takes over the VIPs creates state for a TCP
+    packet of a connection it has not seen (its peer accepted it, and the sync daemon had not sent it yet) and
+    forwards it, instead of resetting the connection.
   - Each key of O(overrides) replaces the chosen value (or adds a setting).
 options:
   _input:
@@ -36,6 +39,10 @@ options:
     description: Settings that replace the chosen ones, by C(net.ipv4.vs.*) name (C(director_ipvs_sysctls)).
     type: dict
     default: {}
+  ha:
+    description: The director is one of an HA pair (C(director_engine=keepalived)).
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -66,9 +73,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.lvs.dr.plugins.plugin_utils._sysctls import ipvs_sysctls
 
 
-def _ipvs_sysctls(release, overrides=None):
+def _ipvs_sysctls(release, overrides=None, ha=False):
     try:
-        return ipvs_sysctls(release, overrides)
+        return ipvs_sysctls(release, overrides, ha=ha)
     except ValueError as exc:
         raise AnsibleFilterError('lvs.dr.ipvs_sysctls: %s' % exc)
 

@@ -27,7 +27,7 @@ description:
     C(extra) lines below, no input can add a line or a block to the file.
   - "C(global_defs_extra), C(vrrp_instance_extra), a service's C(extra) and a check's C(extra) are lists of lines
     written as they are at the end of that block, for keepalived options this filter does not model (for example
-    C(vrrp_garp_master_refresh 60) in C(global_defs), C(alpha) or C(ha_suspend) in a virtual_server).
+    C(vrrp_garp_master_refresh 60) in C(global_defs), C(ha_suspend) in a virtual_server).
     The filter only makes sure each item is one line and that their braces balance without closing the block they
     are written in; what they say is judged by keepalived's own config test (the role installs the file with
     C(validate: keepalived --config-test --use-file=%s), so a refused line fails the task with keepalived's message
@@ -47,14 +47,19 @@ options:
         C(state) (V(BACKUP), the default, or V(MASTER)), C(advert_int) (seconds, default V(1)).
       - C(unicast_src_ip) and C(unicast_peers) (a list) for unicast VRRP; C(auth_pass) (1-8 characters, PASS
         authentication, IPv4 only); C(preempt) (default V(true); V(false) writes C(nopreempt)); C(preempt_delay)
-        (0-1000 seconds).
+        (0-1000 seconds; default, with C(preempt) and C(state=BACKUP), the time the table takes to be ready, RV(_value.ready)).
+      - "C(startup_delay) (0-1000 seconds, C(vrrp_startup_delay); default RV(_value.ready); V(0) writes none): VRRP starts
+        that long after keepalived, so a director that starts when no peer holds the VIPs (a boot of both, a peer that is
+        down) does not take them with an empty or unchecked table. Its cost: a director alone is that much longer
+        without its VIPs after a start; with a peer, the peer serves meanwhile."
       - C(router_id) (default O(hostname)); C(script_user) (default V(root) when a C(MISC_CHECK) runs, because keepalived's
         default user C(keepalived_script) does not exist on Debian).
       - C(sync_daemon) (default V(false)) runs C(lvs_sync_daemon) on C(sync_interface) (default C(interface)), its
         state following the VRRP instance, with C(sync_id) (0-255, default the virtual router id).
-      - C(check) is the default health check of every real server (default a C(TCP_CHECK) with C(connect_timeout=3),
-        C(retry=2), C(delay_before_retry=2)); C(delay_loop) (seconds between checks, default V(6)) and
-        C(inhibit_on_failure) (default V(false)) apply to every service.
+      - "C(check) is the default health check of every real server (default a C(TCP_CHECK) with C(connect_timeout=3),
+        C(retry=2), C(delay_before_retry=2)); C(delay_loop) (seconds between checks, default V(6)), C(alpha) (default
+        V(true): real servers start as failed and join the table when their first check passes; V(false) counts every
+        real server as up until a check fails) and C(inhibit_on_failure) (default V(false)) apply to every service."
       - "A check is a dict: C(type) (C(TCP_CHECK), C(HTTP_GET), C(SSL_GET) or C(MISC_CHECK)), C(port) (connect_port,
         required for firewall-mark services), C(connect_timeout), C(retry), C(delay_before_retry); C(path) (required)
         and C(status_code) (codes or ranges such as V(200-299)) and C(virtualhost) for C(HTTP_GET) and C(SSL_GET);
@@ -62,7 +67,7 @@ options:
         C(misc_timeout) for C(MISC_CHECK); C(extra), lines written at the end of the check's block."
       - C(services) is a list of per-service settings, each identified like a service of C(director_services)
         (C(virtual_address), C(virtual_port), C(protocol), or C(fwmark)) with C(check) (replaces the default),
-        C(delay_loop), C(inhibit_on_failure), C(quorum), C(hysteresis), C(sorry_server) and C(extra) (lines written
+        C(delay_loop), C(alpha), C(inhibit_on_failure), C(quorum), C(hysteresis), C(sorry_server) and C(extra) (lines written
         in its C(virtual_server) block, before the real servers). An item that matches no present service is a
         problem.
       - C(global_defs_extra) and C(vrrp_instance_extra) - lines written at the end of C(global_defs) and of the
@@ -154,17 +159,32 @@ _value:
       description: Every reason the configuration cannot be used, one sentence each naming the option.
       type: list
       elements: str
+    services:
+      description:
+        - The arguments that name each C(virtual_server) to C(ipvsadm), such as V([-t, 192.0.2.10:80]) or
+          V([-f, 7, -6]), in the order of the file.
+        - A role deletes these services from the IPVS table before keepalived starts (C(ipvsadm -D ...)), so that
+          keepalived builds them from its checks and never adopts a real server that a stopped keepalived left behind
+          (keepalived neither checks such a server into nor out of the table).
+      type: list
+      elements: list
+    ready:
+      description:
+        - Whole seconds from keepalived's start until the first check of every real server has ended (keepalived
+          starts each checker 1 s plus a random share of C(delay_loop) after it starts, and a check ends within its
+          C(connect_timeout), 5 s when unset, or C(misc_timeout)), plus 1 s; at most 1000. V(null) without services.
+        - The default of C(startup_delay) and C(preempt_delay).
+      type: float
 '''
 
-from ansible_collections.lvs.dr.plugins.plugin_utils._keepalived import DEFAULT_VAR, keepalived_config
+from ansible_collections.lvs.dr.plugins.plugin_utils._keepalived import DEFAULT_VAR, keepalived_setup
 from ansible_collections.lvs.dr.plugins.plugin_utils._plan import with_draining
 
 
 def _keepalived_config(plan, ha, hostname='', header='', vips=None, var=DEFAULT_VAR, draining=None):
     if draining:
         plan = with_draining(plan, draining)
-    config, problems = keepalived_config(plan, ha, hostname=hostname, header=header, vips=vips, var=var)
-    return dict(config=config, problems=problems)
+    return keepalived_setup(plan, ha, hostname=hostname, header=header, vips=vips, var=var)
 
 
 class FilterModule(object):

@@ -47,9 +47,9 @@ CHECK_TYPES = ('TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK')
 # The collection's forwarding methods (lvs.dr.ipvs_table) as keepalived's lvs_method.
 LVS_METHODS = {'route': 'DR', 'masq': 'NAT', 'tunnel': 'TUN'}
 HA_KEYS = ('instance', 'virtual_router_id', 'priority', 'state', 'interface', 'advert_int', 'unicast_src_ip',
-           'unicast_peers', 'auth_pass', 'preempt', 'preempt_delay', 'router_id', 'script_user', 'sync_daemon',
-           'sync_interface', 'sync_id', 'check', 'delay_loop', 'inhibit_on_failure', 'services',
-           'global_defs_extra', 'vrrp_instance_extra')
+           'unicast_peers', 'auth_pass', 'preempt', 'preempt_delay', 'startup_delay', 'router_id', 'script_user',
+           'sync_daemon', 'sync_interface', 'sync_id', 'check', 'delay_loop', 'alpha', 'inhibit_on_failure',
+           'services', 'global_defs_extra', 'vrrp_instance_extra')
 CHECK_KEYS = ('type', 'port', 'connect_timeout', 'retry', 'delay_before_retry', 'path', 'status_code', 'virtualhost',
               'script', 'misc_timeout', 'extra')
 # Options of each check type besides type, retry and delay_before_retry.
@@ -59,7 +59,7 @@ CHECK_OPTIONS = {
     'SSL_GET': ('port', 'connect_timeout', 'path', 'status_code', 'virtualhost'),
     'MISC_CHECK': ('script', 'misc_timeout'),
 }
-SERVICE_SETTING_KEYS = IDENTITY_KEYS + ('check', 'delay_loop', 'inhibit_on_failure', 'quorum', 'hysteresis',
+SERVICE_SETTING_KEYS = IDENTITY_KEYS + ('check', 'delay_loop', 'alpha', 'inhibit_on_failure', 'quorum', 'hysteresis',
                                         'sorry_server', 'extra')
 # The numeric options of checks, in the order they are written: (key, keyword, int or float (a timer), low, high).
 _CHECK_NUMBERS = (
@@ -71,6 +71,14 @@ _CHECK_NUMBERS = (
 )
 DEFAULT_CHECK = {'type': 'TCP_CHECK', 'connect_timeout': 3, 'retry': 2, 'delay_before_retry': 2}
 DEFAULT_DELAY_LOOP = 6
+# keepalived 2.2.7 (check/check_api.c register_checkers_thread) starts each checker BOOTSTRAP_DELAY (1 s) plus a
+# random share of its warmup (delay_loop unless set) after the checker process starts; a connection waits at most
+# connect_timeout (5 s when unset, check/check_data.c), a MISC_CHECK script misc_timeout (else delay_loop).
+BOOTSTRAP_DELAY = 1
+DEFAULT_CONNECT_TIMEOUT = 5
+# Added to the time the first round of checks takes, for scheduling and the netlink call that adds the server.
+READY_MARGIN = 1
+MAX_DELAY = 1000
 MAX_STRING = 255
 MAX_SCRIPT = 900           # keepalived reads a line into 1024 bytes
 MAX_QUORUM = 2 ** 31 - 1
@@ -279,18 +287,29 @@ class _Lines(object):
             self.line(line)
         self.close()
 
+    def insert(self, index, depth, text):
+        """A line written later at a place kept earlier (``index`` and ``depth`` of that moment)."""
+        self.lines.insert(index, '    ' * depth + text)
+
 
 class _Check(object):
     """One validated health check: its type, its lines, the lines of its url block."""
 
-    __slots__ = ('kind', 'lines', 'url', 'has_port', 'extra')
+    __slots__ = ('kind', 'lines', 'url', 'has_port', 'extra', 'timeout')
 
-    def __init__(self, kind, lines, url, has_port, extra=()):
+    def __init__(self, kind, lines, url, has_port, extra=(), timeout=None):
         self.kind = kind
         self.lines = lines
         self.url = url
         self.has_port = has_port
         self.extra = list(extra)
+        # The longest a check can take, in seconds (None: a MISC_CHECK without misc_timeout, which waits delay_loop).
+        self.timeout = timeout
+
+    def ready(self, delay_loop):
+        """Seconds from the checker's start until the first check of a real server has ended, at the latest."""
+        timeout = delay_loop if self.timeout is None else self.timeout
+        return BOOTSTRAP_DELAY + delay_loop + timeout
 
     def render(self, out):
         out.open(self.kind)
@@ -346,12 +365,15 @@ def _check(check, where, problems):
             script = problems.script(check['script'], where + '.script')
             if script:
                 lines.append('misc_path %s' % script)
+    timeout = None if kind == 'MISC_CHECK' else DEFAULT_CONNECT_TIMEOUT
     for key, keyword, number, low, high in _CHECK_NUMBERS:
         if key in check and key in allowed:
             read = problems.integer if number is int else problems.timer
             value = read(check[key], low, high, '%s.%s' % (where, key))
             if value is not None:
                 lines.append('%s %s' % (keyword, value))
+                if key in ('connect_timeout', 'misc_timeout'):
+                    timeout = float(value)
     if kind in ('HTTP_GET', 'SSL_GET'):
         if 'virtualhost' in check:
             host = problems.string(check['virtualhost'], where + '.virtualhost')
@@ -359,7 +381,7 @@ def _check(check, where, problems):
                 lines.append('virtualhost %s' % host)
         url = _url(check, kind, where, problems)
     extra = problems.extra(check.get('extra'), where + '.extra')
-    return _Check(kind, lines, url, 'port' in check, extra)
+    return _Check(kind, lines, url, 'port' in check, extra, timeout)
 
 
 def _url(check, kind, where, problems):
@@ -401,6 +423,9 @@ class _Renderer(object):
         self.ha = ha
         self.var = var
         self.scripts = False          # whether a MISC_CHECK runs a script
+        self.ready = 0                # seconds until the first check of every real server has ended
+        self.preempt_at = None        # where the default preempt_delay goes: (line index, depth)
+        self.idents = []              # ipvsadm's arguments naming each virtual_server
 
     def opt(self, name):
         return '%s.%s' % (self.var, name)
@@ -454,6 +479,9 @@ class _Renderer(object):
             out.line('nopreempt')
         elif delay is not None:
             out.line('preempt_delay %s' % delay)
+        elif state == 'BACKUP':
+            # The default, written once the services are known (ready_delay()).
+            self.preempt_at = (len(out.lines), out.depth)
         if src:
             out.line('unicast_src_ip %s' % src)
         if peers:
@@ -529,6 +557,23 @@ class _Renderer(object):
                   'firewall-mark services in vips)')
         return result
 
+    def ready_delay(self):
+        """Whole seconds from keepalived's start until the first check of every real server has ended (or None).
+
+        Each checker starts 1 s plus a random share of delay_loop after keepalived, and its check ends within its
+        timeout; with alpha a server joins the table when that first check passes, without it a failing server leaves
+        when it fails. Until then the table is not ready: VRRP must not take the VIPs.
+        """
+        if not self.ready:
+            return None
+        return _num(min(MAX_DELAY, math.ceil(self.ready) + READY_MARGIN))
+
+    def delays(self, out):
+        """The default preempt_delay, in the vrrp_instance block of ``out``: the table's ready time."""
+        delay = self.ready_delay()
+        if self.preempt_at and delay:
+            out.insert(self.preempt_at[0], self.preempt_at[1], 'preempt_delay %s' % delay)
+
     # ------------------------------------------------------------------------------------------------ global_defs
 
     def global_defs(self, hostname, out):
@@ -541,6 +586,13 @@ class _Renderer(object):
                 out.line('router_id %s' % router_id)
         # Scripts run only when their files are safe; without MISC_CHECK this costs nothing.
         out.line('enable_script_security')
+        # VRRP starts only once the table is ready, so a director that starts with no peer holding the VIPs (a boot
+        # of both, a peer that is down) does not take them with an empty or unchecked table.
+        startup = self.ready_delay()
+        if ha.get('startup_delay') is not None:
+            startup = p.timer(ha['startup_delay'], 0, MAX_DELAY, opt('startup_delay'))
+        if startup not in (None, '0'):
+            out.line('vrrp_startup_delay %s' % startup)
         if ha.get('script_user') is not None:
             user = p.name(ha['script_user'], _USER, opt('script_user'), 'user name')
             if user:
@@ -620,7 +672,11 @@ class _Renderer(object):
                              origin('delay_loop'))
         inhibit = p.boolean(own.get('inhibit_on_failure', self.ha.get('inhibit_on_failure', False)),
                             origin('inhibit_on_failure'))
+        alpha = p.boolean(own.get('alpha', self.ha.get('alpha', True)), origin('alpha'))
+        if check and delay_loop is not None:
+            self.ready = max(self.ready, check.ready(float(delay_loop)))
 
+        self.idents.append(svc.ident_args())
         out.line('')
         if svc.fwmark:
             out.open('virtual_server fwmark %d' % svc.fwmark)
@@ -640,6 +696,9 @@ class _Renderer(object):
             if svc.persistence_engine:
                 out.line('persistence_engine %s' % svc.persistence_engine)
         out.line('delay_loop %s' % delay_loop)
+        if alpha:
+            # Real servers start as failed and join the table when their first check passes.
+            out.line('alpha')
         if inhibit:
             out.line('inhibit_on_failure')
         self.quorum(own, where, label, sum(d.weight for d in dests), out)
@@ -717,7 +776,7 @@ class _Renderer(object):
 
 
 def keepalived_config(plan, ha, hostname='', header='', vips=None, var=DEFAULT_VAR):
-    """keepalived.conf for one director.
+    """keepalived.conf for one director: (text, problems); ``keepalived_setup()`` tells more.
 
     ``plan``: the director's plan (``director_plan()``; its ``services`` are read) or its list of services.
     ``ha``: the VRRP and health-check settings (the keys of ``HA_KEYS``, documented in the filter
@@ -726,6 +785,20 @@ def keepalived_config(plan, ha, hostname='', header='', vips=None, var=DEFAULT_V
     ``var``: the name of the variable that holds ``ha``, to name options in problems.
 
     Returns (text, problems). The text is deterministic: services and real servers in the plan's order.
+    """
+    result = keepalived_setup(plan, ha, hostname=hostname, header=header, vips=vips, var=var)
+    return result['config'], result['problems']
+
+
+def keepalived_setup(plan, ha, hostname='', header='', vips=None, var=DEFAULT_VAR):
+    """``keepalived_config()`` as a dict, with what a start of keepalived needs besides the file.
+
+    ``config``, ``problems``: the text and its problems. ``services``: ipvsadm's arguments naming each virtual_server
+    (``-t 192.0.2.10:80``, ``-f 7 -6``): deleted from the table before keepalived starts, so that keepalived builds
+    them from its checks (with ``alpha``, from real servers that passed theirs) and never adopts a real server a
+    stopped keepalived left behind, which it would neither check into nor out of the table. ``ready``: the seconds
+    until the first check of every real server has ended (``vrrp_startup_delay`` and the default
+    ``preempt_delay``), or None.
     """
     renderer = _Renderer(ha, var)
     services = plan.get('services') if isinstance(plan, Mapping) else plan
@@ -746,9 +819,12 @@ def keepalived_config(plan, ha, hostname='', header='', vips=None, var=DEFAULT_V
         if key not in used:
             renderer.problems.add('%s: no present service of the plan has this identity; refusing to ignore its '
                                   'settings' % where)
+    renderer.delays(body)
 
     head = _Lines()
     for text in str(header or '').splitlines():
         head.line(text if text.startswith(('#', '!')) else ('# ' + text).rstrip())
     renderer.global_defs(hostname, head)
-    return '\n'.join(head.lines + body.lines) + '\n', renderer.problems.items
+    ready = renderer.ready_delay()
+    return {'config': '\n'.join(head.lines + body.lines) + '\n', 'problems': renderer.problems.items,
+            'services': renderer.idents, 'ready': float(ready) if ready else None}

@@ -30,6 +30,9 @@ CONN_REUSE_OLD_CONNTRACK = (
     'kernel %s with net.ipv4.vs.conntrack=1: before Linux 5.9 rescheduling a reused port drops its SYN while the old '
     'conntrack entry expires, a one-second delay for the client (fixed by kernel commit f0a5e4d7a594), so reused '
     'ports stay on their previous real server; a drained real server can still get them')
+SLOPPY_TCP_HA = (
+    'a director of an HA pair that takes over the VIPs creates state for a TCP packet of a connection it has not '
+    'seen (its peer accepted it; the sync daemon had not sent it yet), instead of resetting that connection')
 OVERRIDDEN = 'set by director_ipvs_sysctls'
 
 _RELEASE_RE = re.compile(r'^(\d+)\.(\d+)')
@@ -41,10 +44,11 @@ def kernel_version(release):
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def ipvs_sysctls(release, overrides=None):
+def ipvs_sysctls(release, overrides=None, ha=False):
     """The net.ipv4.vs.* settings for a director running kernel ``release``: a list of {name, value, reason},
     sorted by name, with ``overrides`` (name -> value) applied on top. Raises ValueError for overrides that are
-    not a dict of net.ipv4.vs.* names."""
+    not a dict of net.ipv4.vs.* names. ``ha``: the director is one of an HA pair (keepalived), which adds
+    sloppy_tcp=1."""
     overrides = {} if overrides is None else overrides
     if not isinstance(overrides, Mapping):
         raise ValueError('director_ipvs_sysctls must be a dict of net.ipv4.vs.* settings, got %r' % (overrides,))
@@ -62,6 +66,8 @@ def ipvs_sysctls(release, overrides=None):
         'net.ipv4.vs.expire_quiescent_template': (1, EXPIRE_QUIESCENT_TEMPLATE),
         'net.ipv4.vs.conn_reuse_mode': reuse,
     }
+    if ha:
+        chosen['net.ipv4.vs.sloppy_tcp'] = (1, SLOPPY_TCP_HA)
     for name, value in overrides.items():
         chosen[str(name)] = (value, OVERRIDDEN)
     return [dict(name=name, value=chosen[name][0], reason=chosen[name][1]) for name in sorted(chosen)]

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from ansible_collections.lvs.dr.plugins.filter.keepalived_config import FilterModule
-from ansible_collections.lvs.dr.plugins.plugin_utils._keepalived import keepalived_config
+from ansible_collections.lvs.dr.plugins.plugin_utils._keepalived import keepalived_config, keepalived_setup
 
 WEB = {'virtual_address': '192.0.2.10', 'virtual_port': 80, 'scheduler': 'wrr',
        'realservers': [{'address': '192.0.2.21', 'weight': 3}, {'address': '192.0.2.22', 'weight': 1}]}
@@ -51,6 +51,7 @@ def test_a_whole_config():
 global_defs {
     router_id "d1"
     enable_script_security
+    vrrp_startup_delay 11
 }
 
 vrrp_instance LVS_DR {
@@ -59,6 +60,7 @@ vrrp_instance LVS_DR {
     virtual_router_id 51
     priority 150
     advert_int 1
+    preempt_delay 11
     virtual_ipaddress {
         192.0.2.10/32 dev eth0
     }
@@ -69,6 +71,7 @@ virtual_server 192.0.2.10 80 {
     lvs_sched wrr
     lvs_method DR
     delay_loop 6
+    alpha
     real_server 192.0.2.21 80 {
         weight 3
         TCP_CHECK {
@@ -91,7 +94,88 @@ virtual_server 192.0.2.10 80 {
     assert render(hostname='d1', header='#\n# Ansible managed\n#')[0] == text
     keepalived_filter = FilterModule().filters()['keepalived_config']
     result = keepalived_filter({'services': [WEB]}, HA, hostname='d1', header='#\n# Ansible managed\n#')
-    assert result == {'config': text, 'problems': []}
+    assert result == {'config': text, 'problems': [], 'services': [['-t', '192.0.2.10:80']], 'ready': 11.0}
+
+
+# ---------------------------------------------------------------------------------------- a director that starts
+
+FAST = dict(HA, delay_loop=2, check={'type': 'TCP_CHECK', 'connect_timeout': 1, 'retry': 1, 'delay_before_retry': 1})
+
+
+def test_a_starting_director_waits_for_its_checks():
+    """alpha, and VRRP held back until the first check of every real server has ended: 1 s (keepalived's bootstrap
+    delay) + delay_loop (the random warmup) + connect_timeout, plus 1 s."""
+    text, problems = render(ha=FAST)
+    assert problems == []
+    assert 'alpha' in block(text, 'virtual_server 192.0.2.10 80')
+    assert 'vrrp_startup_delay 5' in block(text, 'global_defs')
+    vrrp = block(text, 'vrrp_instance LVS_DR')
+    assert vrrp.index('advert_int 1') + 1 == vrrp.index('preempt_delay 5')
+    assert keepalived_setup({'services': [WEB]}, FAST)['ready'] == 5.0
+
+
+@pytest.mark.parametrize('ha, ready', [
+    (HA, 11),                                                   # 1 + 6 + 3, + 1
+    (dict(HA, check={'type': 'TCP_CHECK'}), 13),                # keepalived's connect_timeout: 5 s
+    (dict(FAST, delay_loop=2.5, check={'type': 'HTTP_GET', 'path': '/', 'connect_timeout': 0.5}), 5),  # 4 -> 4, + 1
+    (dict(HA, check={'type': 'MISC_CHECK', 'script': '/bin/true', 'misc_timeout': 20}), 28),
+    (dict(HA, check={'type': 'MISC_CHECK', 'script': '/bin/true'}), 14),      # misc_timeout: delay_loop
+    (dict(HA, delay_loop=1200), 1000),                          # at most keepalived's limit of preempt_delay
+])
+def test_the_ready_time_follows_the_checks(ha, ready):
+    result = keepalived_setup({'services': [WEB]}, ha)
+    assert result['problems'] == []
+    assert result['ready'] == ready
+    assert 'vrrp_startup_delay %d' % ready in block(result['config'], 'global_defs')
+    assert 'preempt_delay %d' % ready in block(result['config'], 'vrrp_instance LVS_DR')
+
+
+def test_the_slowest_service_sets_the_ready_time():
+    ha = dict(FAST, services=[{'virtual_address': '192.0.2.11', 'virtual_port': 80, 'delay_loop': 30}])
+    result = keepalived_setup({'services': [WEB, dict(WEB, virtual_address='192.0.2.11')]}, ha)
+    assert result['problems'] == []
+    assert result['ready'] == 33.0        # 1 + delay_loop 30 + connect_timeout 1, + 1
+    assert result['services'] == [['-t', '192.0.2.10:80'], ['-t', '192.0.2.11:80']]
+
+
+@pytest.mark.parametrize('extra, global_line, vrrp_line', [
+    ({'preempt_delay': 30}, 'vrrp_startup_delay 5', 'preempt_delay 30'),
+    ({'preempt_delay': 0}, 'vrrp_startup_delay 5', 'preempt_delay 0'),
+    ({'startup_delay': 0}, None, 'preempt_delay 5'),
+    ({'startup_delay': 2.5}, 'vrrp_startup_delay 2.5', 'preempt_delay 5'),
+    ({'preempt': False}, 'vrrp_startup_delay 5', 'nopreempt'),
+    ({'state': 'MASTER'}, 'vrrp_startup_delay 5', None),       # keepalived clears preempt_delay on a MASTER
+], ids=['preempt-delay', 'no-preempt-delay', 'no-startup-delay', 'startup-delay', 'nopreempt', 'master'])
+def test_the_delays_can_be_set(extra, global_line, vrrp_line):
+    text, problems = render(ha=dict(FAST, **extra))
+    assert problems == []
+    global_defs, vrrp = block(text, 'global_defs'), block(text, 'vrrp_instance LVS_DR')
+    assert [line for line in global_defs if line.startswith('vrrp_startup_delay')] == ([global_line] if global_line else [])
+    assert [line for line in vrrp if line.startswith(('preempt_delay', 'nopreempt'))] == ([vrrp_line] if vrrp_line else [])
+
+
+def test_alpha_can_be_turned_off_for_all_or_one_service():
+    services = [WEB, dict(WEB, virtual_address='192.0.2.11')]
+    text, problems = render(services, ha=dict(HA, alpha=False, services=[
+        {'virtual_address': '192.0.2.11', 'virtual_port': 80, 'alpha': True}]))
+    assert problems == []
+    assert 'alpha' not in block(text, 'virtual_server 192.0.2.10 80')
+    assert 'alpha' in block(text, 'virtual_server 192.0.2.11 80')
+
+
+def test_the_services_keepalived_owns_as_ipvsadm_names_them():
+    services = [WEB, {'fwmark': 7, 'realservers': [{'address': '192.0.2.21'}]},
+                {'virtual_address': '2001:db8::10', 'virtual_port': 443, 'state': 'absent'}]
+    result = keepalived_setup({'services': services}, dict(HA, check={'type': 'TCP_CHECK', 'port': 80}),
+                              vips=['192.0.2.10'])
+    assert result['problems'] == []
+    assert result['services'] == [['-t', '192.0.2.10:80'], ['-f', '7']]
+
+
+def test_no_service_no_delay():
+    result = keepalived_setup({'services': []}, HA, vips=['192.0.2.10'])
+    assert result['ready'] is None and result['services'] == []
+    assert 'vrrp_startup_delay' not in result['config'] and 'preempt_delay' not in result['config']
 
 
 @pytest.mark.parametrize('extra, expected', [
@@ -228,8 +312,9 @@ def test_per_service_settings():
     first = block(text, 'virtual_server 192.0.2.10 80')
     assert 'delay_loop 10' in first and 'TCP_CHECK {' in first and 'quorum 3' not in first
     second = block(text, 'virtual_server 192.0.2.11 80')
-    assert second[:9] == ['protocol TCP', 'lvs_sched wrr', 'lvs_method DR', 'delay_loop 2.5', 'inhibit_on_failure',
-                          'quorum 3', 'hysteresis 1', 'sorry_server 192.0.2.99 80', 'real_server 192.0.2.21 80 {']
+    assert second[:10] == ['protocol TCP', 'lvs_sched wrr', 'lvs_method DR', 'delay_loop 2.5', 'alpha',
+                           'inhibit_on_failure', 'quorum 3', 'hysteresis 1', 'sorry_server 192.0.2.99 80',
+                           'real_server 192.0.2.21 80 {']
     assert 'HTTP_GET {' in second
 
 
@@ -258,6 +343,9 @@ P = 'director_keepalived.'
                               'realservers': [{'address': '2001:db8::21'}]}],
      P + 'advert_int: 0.125 is not a whole number of centiseconds'),
     ({'preempt_delay': 1001}, None, P + 'preempt_delay: 1001 is out of range 0..1000 seconds'),
+    ({'startup_delay': 1001}, None, P + 'startup_delay: 1001 is out of range 0..1000 seconds'),
+    ({'startup_delay': 'soon'}, None, P + "startup_delay: 'soon' is not a number of seconds"),
+    ({'alpha': 'yes'}, None, P + "alpha: 'yes' is not a boolean"),
     ({'auth_pass': '123456789'}, None, P + 'auth_pass: longer than 8 bytes'),
     ({'unicast_src_ip': '192.0.2.2'}, None, P + 'unicast_src_ip needs director_keepalived.unicast_peers'),
     ({'unicast_peers': ['2001:db8::3']}, None, P + 'unicast_peers[0]: 2001:db8::3 is ipv6 but the VIPs are ipv4'),
@@ -394,14 +482,14 @@ def test_extra_lines_go_to_the_end_of_their_blocks():
         HA, global_defs_extra=['vrrp_garp_master_refresh 60'],
         vrrp_instance_extra=['track_interface {', 'eth1', '}'],
         check={'type': 'TCP_CHECK', 'extra': ['bindto 192.0.2.2']},
-        services=[{'virtual_address': '192.0.2.10', 'virtual_port': 80, 'extra': ['  alpha  ']}]))
+        services=[{'virtual_address': '192.0.2.10', 'virtual_port': 80, 'extra': ['  ha_suspend  ']}]))
     assert problems == []
     assert block(text, 'global_defs')[-1] == 'vrrp_garp_master_refresh 60'
     assert block(text, 'vrrp_instance LVS_DR')[-3:] == ['track_interface {', 'eth1', '}']
     # Indented by the blocks they open, like the rest of the file.
     assert '\n    track_interface {\n        eth1\n    }\n}\n' in text
     server = block(text, 'virtual_server 192.0.2.10 80')
-    assert server.index('alpha') < server.index('real_server 192.0.2.21 80 {')
+    assert server.index('ha_suspend') < server.index('real_server 192.0.2.21 80 {')
     assert block(text, 'TCP_CHECK')[-1] == 'bindto 192.0.2.2'
     assert text.count('bindto 192.0.2.2') == 2      # the check of each real server
 

@@ -57,3 +57,14 @@ def test_every_setting_has_a_reason_and_overrides_say_so():
 def test_bad_overrides_are_refused(overrides, message):
     with pytest.raises(ValueError, match=message):
         ipvs_sysctls('6.1.0', overrides)
+
+
+def test_a_director_of_an_ha_pair_takes_over_connections_it_has_not_seen():
+    plain = dict((s['name'], s['value']) for s in ipvs_sysctls('6.1.0-50-amd64'))
+    ha = dict((s['name'], s['value']) for s in ipvs_sysctls('6.1.0-50-amd64', ha=True))
+    assert 'net.ipv4.vs.sloppy_tcp' not in plain
+    assert ha == dict(plain, **{'net.ipv4.vs.sloppy_tcp': 1})
+    # An override still wins.
+    overridden = ipvs_sysctls('6.1.0-50-amd64', {'net.ipv4.vs.sloppy_tcp': 0}, ha=True)
+    assert [(s['value'], s['reason']) for s in overridden if s['name'] == 'net.ipv4.vs.sloppy_tcp'] == [
+        (0, 'set by director_ipvs_sysctls')]
