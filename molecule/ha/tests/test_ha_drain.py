@@ -204,7 +204,8 @@ def test_back_in_the_group_with_a_second_service_loses_no_request():
     assert proc.returncode == 0, out
     assert summary["failed"] == 0, summary
     for director in DIRECTORS:
-        assert weights(director, SERVICE) == {RS1: 1, RS2: 1}
+        # alpha: a real server joins keepalived's table when its first check passes.
+        wait_for(lambda: weights(director, SERVICE) == {RS1: 1, RS2: 1}, "rs2 checked and back", 60)
         wait_for(lambda: weights(director, SERVICE2) == {RS1: 1, RS2: 1}, "both real servers checked on 8081", 60)
 
 
