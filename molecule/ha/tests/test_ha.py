@@ -488,10 +488,15 @@ def test_keepalived_starts_on_a_table_that_matches_its_configuration():
     finally:
         backup.run("systemctl start keepalived")
     assert is_active(BACKUP, "keepalived")
+    # alpha: each real server joins the table when its first check passes, a few seconds after the start.
+    wanted = ["-a -t %s -r %s:%d -g -w 1" % (SERVICE, address, PORT) for address in REALSERVERS.values()]
+    deadline = time.time() + 30
+    while not all(line in table(BACKUP) for line in wanted) and time.time() < deadline:
+        time.sleep(0.5)
     rules = table(BACKUP)
     assert "192.168.89.99" not in rules, rules
-    for address in REALSERVERS.values():
-        assert "-a -t %s -r %s:%d -g -w 1" % (SERVICE, address, PORT) in rules, rules
+    for line in wanted:
+        assert line in rules, rules
     assert "-A -t 192.168.89.200:9999 -s rr" in rules, rules
     backup.check_output("ipvsadm -D -t 192.168.89.200:9999")
     wait_for_holder(MASTER)
