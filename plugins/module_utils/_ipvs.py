@@ -916,9 +916,9 @@ def drain_stage(current, target, conns):
     Every real server that ``target`` removes - from a pool, or with its whole service - and that may still carry
     traffic (a weight above 0, or active connections in ``conns``) stays in the stage at weight 0: it takes no new
     connection and keeps those it has. A service that leaves stays with those real servers alone. Returns (stage,
-    waiting): ``waiting`` lists them as (service key, destination key), in table order.
+    waiting): ``waiting`` lists them as (service key, destination key), in table order; with none, the stage is
+    ``target`` itself (no copy of a large table on a run that removes nothing).
     """
-    stage = target.copy()
     waiting = []
     for key, svc in current.services.items():
         new = target.get(key)
@@ -927,14 +927,18 @@ def drain_stage(current, target, conns):
                 continue
             if dest.weight == 0 and not conns.get(key, {}).get(dkey, {}).get('active_connections', 0):
                 continue
-            kept = stage.get(key)
-            if kept is None:
-                kept = svc.copy(with_dests=False)
-                stage.add(kept)
-            quiet = dest.copy()
-            quiet.weight = 0
-            kept.add_dest(quiet)
             waiting.append((key, dkey))
+    if not waiting:
+        return target, waiting
+    stage = target.copy()
+    for key, dkey in waiting:
+        kept = stage.get(key)
+        if kept is None:
+            kept = current.get(key).copy(with_dests=False)
+            stage.add(kept)
+        quiet = current.get(key).dests[dkey].copy()
+        quiet.weight = 0
+        kept.add_dest(quiet)
     return stage, waiting
 
 
@@ -1079,6 +1083,20 @@ def service_spec():
         persistence_engine=dict(type='str', choices=list(PERSISTENCE_ENGINES)),
     )
     return spec
+
+
+def drain_timing_spec():
+    """drain_timeout and drain_poll_interval, shared by the modules that drain."""
+    return dict(drain_timeout=dict(type='int', default=300), drain_poll_interval=dict(type='float', default=1.0))
+
+
+def validate_drain_timing(params):
+    """Raise IpvsError naming drain_timeout or drain_poll_interval when it is out of range."""
+    if params['drain_timeout'] < 0:
+        raise IpvsError('drain_timeout: must be 0 or more seconds, got %d' % params['drain_timeout'], 'drain_timeout')
+    if not 0.1 <= params['drain_poll_interval'] <= 3600:
+        raise IpvsError('drain_poll_interval: must be between 0.1 and 3600 seconds, got %s'
+                        % params['drain_poll_interval'], 'drain_poll_interval')
 
 
 def realserver_spec():

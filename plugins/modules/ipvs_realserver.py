@@ -192,7 +192,8 @@ from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock
 
 from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
     SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, dest_from_params, diff_text, fail_invalid, join_args, plan,
-    realserver_spec, service_identity_from_params, service_identity_spec, wait_drained,
+    drain_timing_spec, realserver_spec, service_identity_from_params, service_identity_spec, validate_drain_timing,
+    wait_drained,
 )
 
 
@@ -202,10 +203,9 @@ def build_module():
     argument_spec.update(
         state=dict(type='str', default='present', choices=['present', 'absent', 'drained']),
         drain=dict(type='bool', default=False),
-        drain_timeout=dict(type='int', default=300),
-        drain_poll_interval=dict(type='float', default=1.0),
         drain_last=dict(type='bool', default=False),
     )
+    argument_spec.update(drain_timing_spec())
     argument_spec.update(lock_spec())
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **SERVICE_CONSTRAINTS)
 
@@ -218,11 +218,7 @@ def validate_drain(params):
     if params['drain'] and params['state'] != 'absent':
         raise IpvsError('drain: only valid with state=absent (state=drained always drains), got state=%s'
                         % params['state'], 'drain')
-    if params['drain_timeout'] < 0:
-        raise IpvsError('drain_timeout: must be 0 or more seconds, got %d' % params['drain_timeout'], 'drain_timeout')
-    if not 0.1 <= params['drain_poll_interval'] <= 3600:
-        raise IpvsError('drain_poll_interval: must be between 0.1 and 3600 seconds, got %s'
-                        % params['drain_poll_interval'], 'drain_poll_interval')
+    validate_drain_timing(params)
 
 
 def run(module):

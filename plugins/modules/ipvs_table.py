@@ -360,8 +360,8 @@ from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock
 
 from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
     SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, Table, add_dests_from_params, diff_text, drain_finish, drain_stage,
-    fail_invalid, merge, plan, realserver_spec, removal_violations, service_from_params, service_identity_from_params,
-    service_spec, wait_all_drained,
+    drain_timing_spec, fail_invalid, merge, plan, realserver_spec, removal_violations, service_from_params,
+    service_identity_from_params, service_spec, validate_drain_timing, wait_all_drained,
 )
 
 
@@ -378,10 +378,9 @@ def build_module():
         max_removed_share=dict(type='float', default=1.0),
         max_removed_services=dict(type='int'),
         drain=dict(type='bool', default=False),
-        drain_timeout=dict(type='int', default=300),
         drain_timeout_action=dict(type='str', default='fail', choices=['fail', 'remove']),
-        drain_poll_interval=dict(type='float', default=1.0),
     )
+    argument_spec.update(drain_timing_spec())
     argument_spec.update(lock_spec())
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
@@ -418,11 +417,7 @@ def validate(params):
     if params['max_removed_services'] is not None and params['max_removed_services'] < 0:
         raise IpvsError('max_removed_services: %d is negative' % params['max_removed_services'],
                         'max_removed_services')
-    if params['drain_timeout'] < 0:
-        raise IpvsError('drain_timeout: must be 0 or more seconds, got %d' % params['drain_timeout'], 'drain_timeout')
-    if not 0.1 <= params['drain_poll_interval'] <= 3600:
-        raise IpvsError('drain_poll_interval: must be between 0.1 and 3600 seconds, got %s'
-                        % params['drain_poll_interval'], 'drain_poll_interval')
+    validate_drain_timing(params)
     return desired
 
 
@@ -466,7 +461,8 @@ def run(module):
     stage, waiting = drain_stage(current, target, conns) if params['drain'] else (target, [])
     counts = dict((pair, conns.get(pair[0], {}).get(pair[1], {})) for pair in waiting)
     commands = plan(current, stage)
-    removal = plan(stage, drain_finish(stage, target, waiting, waiting))
+    # The second step as it would be if every waiting real server drained in time (what check mode reports).
+    removal = plan(stage, drain_finish(stage, target, waiting, waiting)) if waiting else []
     drain = dict(realservers=[], seconds=0.0, polls=0, timed_out=False)
     busy = []
     if not module.check_mode:
