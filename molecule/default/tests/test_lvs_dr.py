@@ -247,6 +247,17 @@ def test_a_dangerous_run_fails_and_changes_nothing(services, message):
     assert_spread(fetch())
 
 
+def read_result(path, what, timeout):
+    """The JSON summary a client-side program (load generator, held connections) writes to ``path`` when it ends,
+    waiting up to ``timeout`` s for it."""
+    client = node(CLIENT)
+    deadline = time.time() + timeout
+    while not client.file(path).exists:
+        assert time.time() < deadline, "%s wrote no result" % what
+        time.sleep(1)
+    return json.loads(client.file(path).content_string)
+
+
 MIN_REQUESTS = 1000  # every change to the live cluster is proven with at least this many requests across it
 
 
@@ -267,13 +278,8 @@ class Load(object):
         return self
 
     def __exit__(self, *exc):
-        client = node(CLIENT)
-        client.check_output("touch %s", self.STOP)
-        deadline = time.time() + 600
-        while not client.file(self.RESULT).exists:
-            assert time.time() < deadline, "the load generator wrote no result"
-            time.sleep(1)
-        self.result = json.loads(client.file(self.RESULT).content_string)
+        node(CLIENT).check_output("touch %s", self.STOP)
+        self.result = read_result(self.RESULT, "the load generator", 600)
         return False
 
     def assert_no_loss(self, answered_by=None):
@@ -318,13 +324,8 @@ class Held(object):
         return self
 
     def release(self):
-        client = node(CLIENT)
-        client.check_output("touch %s", self.STOP)
-        deadline = time.time() + 120
-        while not client.file(self.RESULT).exists:
-            assert time.time() < deadline, "lvs_dr_hold.py wrote no result"
-            time.sleep(1)
-        self.result = json.loads(client.file(self.RESULT).content_string)
+        node(CLIENT).check_output("touch %s", self.STOP)
+        self.result = read_result(self.RESULT, "lvs_dr_hold.py", 120)
         return self.result
 
     def __exit__(self, *exc):

@@ -79,6 +79,17 @@ def report(capsys, text):
         print("\n  %s" % text)
 
 
+def read_result(path, what, timeout):
+    """The JSON summary a client-side program (load generator, held connections) writes to ``path`` when it ends,
+    waiting up to ``timeout`` s for it."""
+    client = node(CLIENT)
+    deadline = time.time() + timeout
+    while not client.file(path).exists:
+        assert time.time() < deadline, "%s wrote no result" % what
+        time.sleep(1)
+    return json.loads(client.file(path).content_string)
+
+
 def run_probe(name, action):
     """Start the load generator on the client as a failover probe (a 0.5 s timeout per request, so that the
     longest time without an answer measures the outage), run ``action()`` while it sends, stop it: its summary.
@@ -93,11 +104,7 @@ def run_probe(name, action):
     action()
     time.sleep(8)  # answers after it
     client.check_output("touch %s", stop)
-    deadline = time.time() + 60
-    while not client.file(result).exists:
-        assert time.time() < deadline, "the probe wrote no result"
-        time.sleep(1)
-    return json.loads(client.file(result).content_string)
+    return read_result(result, "the probe", 60)
 
 
 def test_keepalived_runs_on_both_directors_with_our_config():
@@ -237,11 +244,7 @@ def under_load(run):
         rc, out = run()
     finally:
         client.check_output("touch %s", stop)
-    deadline = time.time() + 600
-    while not client.file(result).exists:
-        assert time.time() < deadline, "the load generator wrote no result"
-        time.sleep(1)
-    return rc, out, json.loads(client.file(result).content_string)
+    return rc, out, read_result(result, "the load generator", 600)
 
 
 @pytest.mark.parametrize("services, vip2", [(SERVICES + [EXTRA], True), (SERVICES + [dict(EXTRA, state="absent")], False)],

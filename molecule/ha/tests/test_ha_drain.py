@@ -17,8 +17,8 @@ import time
 import yaml
 
 from test_ha import (
-    CLIENT, DIRECTORS, EXTRA, LOAD, MASTER, REALSERVERS, SERVICE, SERVICES, URL, VIP2, main_pid, node, report,
-    wait_for_holder,
+    CLIENT, DIRECTORS, EXTRA, LOAD, MASTER, REALSERVERS, SERVICE, SERVICES, URL, VIP2, main_pid, node, read_result,
+    report, wait_for_holder,
 )
 
 RS1, RS2 = REALSERVERS["lvs-dr-ha-rs1"], REALSERVERS["lvs-dr-ha-rs2"]
@@ -69,13 +69,8 @@ class Held(object):
                  "%d held connections to %s on the master" % (self.connections, self.service), 60)
 
     def release(self):
-        client = node(CLIENT)
-        client.check_output("touch %s", self.stop_file)
-        deadline = time.time() + 120
-        while not client.file(self.result_file).exists:
-            assert time.time() < deadline, "lvs_dr_hold.py wrote no result"
-            time.sleep(1)
-        self.result = json.loads(client.file(self.result_file).content_string)
+        node(CLIENT).check_output("touch %s", self.stop_file)
+        self.result = read_result(self.result_file, "lvs_dr_hold.py", 120)
         return self.result
 
     def close(self):
@@ -96,13 +91,8 @@ class Load(object):
                             LOAD, URL, self.RESULT, self.STOP, str(MIN_REQUESTS), ALLOW)
 
     def stop(self):
-        client = node(CLIENT)
-        client.check_output("touch %s", self.STOP)
-        deadline = time.time() + 600
-        while not client.file(self.RESULT).exists:
-            assert time.time() < deadline, "the load generator wrote no result"
-            time.sleep(1)
-        return json.loads(client.file(self.RESULT).content_string)
+        node(CLIENT).check_output("touch %s", self.STOP)
+        return read_result(self.RESULT, "the load generator", 600)
 
 
 def start_site(*extra, **kwargs):
