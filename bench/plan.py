@@ -27,8 +27,8 @@ no problems, the read baseline counts N.
 
 Boot restore (in the lab VM, in a network namespace of its own, --netns, deleted at the end): a rules file of
 --restore-rules destinations (ceil(N/50) services of 50; 10,200 lines for 10,000) written as the role writes it
-(roles/director/templates/ipvsadm.rules.j2: comment header, then the lines of lvs.dr.ipvs_table's managed_rules),
-restored into an EMPTY table by roles/director/files/lvs-dr-ipvsadm-restore (copied into the VM) vs a bare
+(lvs.dr.ipvs_table's persist: a comment header, then the lines of its managed_rules),
+restored into an EMPTY table by plugins/module_utils/_restore.py (the helper, copied into the VM) vs a bare
 `ipvsadm -R` of the same lines without comments, in alternating order, plus the helper's no-op re-run on the full
 table; --restore-repeat times, medians. Timed inside the VM around each process (bench/restore.py). After every
 run the table must hold exactly the file's rules.
@@ -64,7 +64,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-HELPER = REPO / 'roles' / 'director' / 'files' / 'lvs-dr-ipvsadm-restore'
+HELPER = REPO / 'plugins' / 'module_utils' / '_restore.py'  # installed by lvs.dr.ipvs_table (persist)
 JINJA_PLAN = BENCH / 'jinja_plan.json.j2'
 VM_DIR = '/tmp/lvs-dr-bench-plan'
 RESOLVE_TASK = 'Resolve the services and their pools from the inventory'
@@ -368,9 +368,9 @@ def rules_text(destinations):
             svc.add_dest(ipvs.dest_from_params(svc, rs))
         table.add(svc)
     rules = ipvs.diff_text(table.rules())
-    # roles/director/templates/ipvsadm.rules.j2: {{ ansible_managed | comment }}, three lines, managed_rules.
-    header = ('#\n# Ansible managed\n#\n'
-              '# The IPVS services of director_services (ipvsadm -R format), and only those. Restored at\n'
+    # plugins/module_utils/_table_persist.py rules_text(): four comment lines, then managed_rules.
+    header = ('# Ansible managed: written by lvs.dr.ipvs_table, local changes will be overwritten.\n'
+              '# The IPVS services that task manages (ipvsadm -R format), and only those. Restored at\n'
               '# boot by ipvsadm.service through /usr/local/sbin/lvs-dr-ipvsadm-restore, which skips these\n'
               '# comment lines, never empties a live table and leaves other services alone.\n')
     return header + rules, rules
@@ -420,7 +420,7 @@ class Lab(object):
 def measure_restore(lab, destinations, repeat):
     full, bare = rules_text(destinations)
     lab.put('restore.py', (BENCH / 'restore.py').read_text())
-    lab.put('lvs-dr-ipvsadm-restore', HELPER.read_text(), mode='0755')
+    lab.put('lvs-dr-ipvsadm-restore', '#!/usr/bin/python3\n' + HELPER.read_text(), mode='0755')
     lab.put('ipvsadm.rules', full)
     lab.put('ipvsadm.bare', bare)
     out = lab.ssh('ip', 'netns', 'exec', lab.netns, 'python3', '%s/restore.py' % VM_DIR,

@@ -40,10 +40,12 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Reports the commands and the diff a real run would apply, and leaves the kernel table untouched.
+    description: Reports the commands and the diff a real run would apply, and leaves the kernel table and the saved
+      files untouched.
   diff_mode:
     support: full
-    description: Before and after are the whole table in C(ipvsadm-save -n) format, thresholds included.
+    description: Before and after are the whole table in C(ipvsadm-save -n) format, thresholds included; with
+      O(persist), followed by each file that changes.
   platform:
     support: full
     platforms: posix
@@ -228,6 +230,33 @@ options:
         every waiting real server at once).
     type: float
     default: 1.0
+  persist:
+    description:
+      - Save the listed services (RV(managed_rules)) so that they come back at boot, and install what restores them.
+        Services of other tools are neither saved nor restored.
+      - Three files and one unit - O(persist.rules_file), the restore helper O(persist.helper) and the C(Type=oneshot)
+        unit O(persist.unit) that runs it at boot, enabled, and started (restarted when its file changed). The
+        helper, a Python 3 standard-library script, never empties the table. It reads it once and feeds one
+        C(ipvsadm -R) only the rules that are missing or differ, then checks that the table holds every rule of the
+        file, and fails the unit (with each missing rule in the journal) when it does not.
+      - Saved only once the table has converged; a task that fails leaves the saved rules as they were.
+      - Omitted, nothing is saved, and the table does not survive a reboot.
+    type: dict
+    suboptions:
+      rules_file:
+        description: The rules file, in C(ipvsadm -R) format behind a comment header (mode C(0644)).
+        type: path
+        default: /etc/ipvsadm.rules
+      unit:
+        description:
+          - The systemd service unit that restores O(persist.rules_file) at boot, written to C(/etc/systemd/system/).
+          - The default, V(ipvsadm.service), takes the place of the distribution's unit or LSB script of that name.
+        type: str
+        default: ipvsadm.service
+      helper:
+        description: Where the restore helper is installed (mode C(0755)).
+        type: path
+        default: /usr/local/sbin/lvs-dr-ipvsadm-restore
 seealso:
   - module: lvs.dr.ipvs_service
   - module: lvs.dr.ipvs_realserver
@@ -235,9 +264,10 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Converge a director's table - two services, their pools, nothing else
+- name: Converge a director's table - two services, their pools, nothing else - and restore them at boot
   lvs.dr.ipvs_table:
     purge: true
+    persist: {}  # /etc/ipvsadm.rules, restored by ipvsadm.service
     services:
       - virtual_address: 192.0.2.10
         virtual_port: 8080
@@ -255,12 +285,6 @@ EXAMPLES = r'''
           - address: 198.51.100.11
           - address: 198.51.100.12
   register: table
-
-- name: Save the table for the restore unit
-  ansible.builtin.copy:
-    content: "{{ table.rules }}"
-    dest: /etc/ipvsadm.rules
-    mode: "0600"
 
 - name: Drop one service and keep the rest of the table as it is
   lvs.dr.ipvs_table:
@@ -285,7 +309,18 @@ EXAMPLES = r'''
   register: table
 # table.drain.realservers names the real servers drained, with their connections when they left.
 
-# Pools fed from inventory groups, the rules file and its restore unit: see the lvs.dr.director role.
+- name: Keep the services in a rules file of its own, restored by a unit of its own
+  lvs.dr.ipvs_table:
+    services:
+      - virtual_address: 192.0.2.20
+        virtual_port: 443
+        realservers:
+          - address: 198.51.100.21
+    persist:
+      rules_file: /etc/lvs-dr/web.rules
+      unit: lvs-dr-web-ipvs.service
+
+# Pools fed from inventory groups: see the lvs.dr.director role.
 '''
 
 RETURN = r'''
@@ -347,6 +382,14 @@ drain:
       type: bool
       sample: false
   sample: {"realservers": [], "seconds": 0.0, "polls": 0, "timed_out": false}
+persist:
+  description:
+    - With O(persist), what was saved, and what changed (in check mode, would change), by name - C(helper),
+      C(rules_file), C(unit) (its file), C(enabled), C(started) or C(restarted).
+  returned: when O(persist) is set
+  type: dict
+  sample: {"rules_file": "/etc/ipvsadm.rules", "unit": "ipvsadm.service",
+           "helper": "/usr/local/sbin/lvs-dr-ipvsadm-restore", "changed": ["rules_file"]}
 ipvsadm_processes:
   description: How many ipvsadm processes the task ran (one to read; one more to change and verify; with O(drain), one
     per reading of the connections and one more to remove the drained real servers).
@@ -357,6 +400,10 @@ ipvsadm_processes:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
+from ansible_collections.lvs.dr.plugins.module_utils._persist import Systemd
+from ansible_collections.lvs.dr.plugins.module_utils._table_persist import (
+    persist_spec, persist_table, validate_persist,
+)
 
 from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
     SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, Table, add_dests_from_params, diff_text, drain_finish, drain_stage,
@@ -382,7 +429,10 @@ def build_module():
     )
     argument_spec.update(drain_timing_spec())
     argument_spec.update(lock_spec())
-    return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    argument_spec.update(persist_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module.run_command_environ_update = {'LANGUAGE': 'C', 'LC_ALL': 'C'}
+    return module
 
 
 def desired_services(entries):
@@ -418,6 +468,10 @@ def validate(params):
         raise IpvsError('max_removed_services: %d is negative' % params['max_removed_services'],
                         'max_removed_services')
     validate_drain_timing(params)
+    try:
+        validate_persist(params['persist'])
+    except ValueError as exc:
+        raise IpvsError(str(exc), str(exc).split(':', maxsplit=1)[0].split(' ', maxsplit=1)[0])
     return desired
 
 
@@ -447,6 +501,8 @@ def run(module):
         present, absent = validate(params)
     except IpvsError as exc:
         fail_invalid(module, exc)
+    if params['persist']:
+        Systemd(module).require()  # before anything changes
     ipvsadm = Ipvsadm(module)
     current, conns = ipvsadm.read()[:2]
     target = merge(current, present, absent_keys=absent, purge_services=params['purge'],
@@ -484,8 +540,14 @@ def run(module):
     managed = Table(target.get(svc.key) for svc in present).rules()
     result = dict(changed=bool(commands), commands=commands, rules=diff_text(rules), managed_rules=diff_text(managed),
                   drain=drain, ipvsadm_processes=ipvsadm.processes)
+    diffs = [dict(before=diff_text(current.rules()), after=diff_text(rules))]
+    if params['persist'] and not (busy and params['drain_timeout_action'] == 'fail'):
+        persisted, file_diffs = persist_table(module, result['managed_rules'], params['persist'])
+        result['persist'] = dict(params['persist'], changed=persisted)
+        result['changed'] = result['changed'] or bool(persisted)
+        diffs += file_diffs
     if module._diff:
-        result['diff'] = dict(before=diff_text(current.rules()), after=diff_text(rules))
+        result['diff'] = diffs if len(diffs) > 1 else diffs[0]
     if busy:
         names = ', '.join('%s of %s (%d active)' % (e['realserver'], e['service'], e['active_connections'])
                           for e in drain['realservers'] if e['active_connections'])

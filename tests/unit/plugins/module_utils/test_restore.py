@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The director role's boot restore helper (roles/director/files/lvs-dr-ipvsadm-restore), a standalone script.
+"""The boot restore helper (module_utils/_restore.py, installed by lvs.dr.ipvs_table's persist), a standalone script.
 
 Its behaviour against the kernel is proven in the molecule scenario (reboot, partial restore, a foreign service);
 here: that it reads the rules the collection writes exactly as it reads ipvsadm -S, and what it plans.
@@ -14,28 +14,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import glob
-import importlib.machinery
-import importlib.util
 import os
 
 import pytest
 
 from ansible_collections.lvs.dr.plugins.module_utils import _ipvs as ipvs
+from ansible_collections.lvs.dr.plugins.module_utils import _restore as restore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, '..', '..', '..', 'roles', 'director', 'files', 'lvs-dr-ipvsadm-restore')
-FIXTURES = sorted(glob.glob(os.path.join(HERE, '..', 'plugins', 'module_utils', 'fixtures', '*.rules')))
-
-
-def load():
-    loader = importlib.machinery.SourceFileLoader('lvs_dr_ipvsadm_restore', SCRIPT)
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-restore = load()
+FIXTURES = sorted(glob.glob(os.path.join(HERE, 'fixtures', '*.rules')))
 
 
 @pytest.mark.parametrize('path', FIXTURES, ids=[os.path.basename(p) for p in FIXTURES])

@@ -1,10 +1,15 @@
-#!/usr/bin/python3
-# Ansible managed: installed by the lvs.dr.director role, local changes will be overwritten.
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.dr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Restore the IPVS services of an ipvsadm rules file at boot, without ever emptying the table.
 
 Usage: lvs-dr-ipvsadm-restore RULES_FILE
 
-RULES_FILE holds ``-A``/``-a`` lines in the ``ipvsadm -R`` format (the lvs.dr.director role writes the services it
+lvs.dr.ipvs_table (option ``persist``) installs this file, as it is, as the boot restore helper of the rules file it
+saves; nothing else of the collection runs on the host at boot. Not a public API of the collection.
+
+RULES_FILE holds ``-A``/``-a`` lines in the ``ipvsadm -R`` format (lvs.dr.ipvs_table writes the services it
 manages, and only those). Unlike ``ipvsadm-restore`` (``ipvsadm -C`` then ``ipvsadm -R``) this never clears the
 table, and it leaves alone every service and real server that is not in the file (keepalived's, an operator's):
 
@@ -170,4 +175,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv))
+    raise SystemExit(main(sys.argv))
