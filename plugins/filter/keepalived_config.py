@@ -175,6 +175,16 @@ _value:
           C(connect_timeout), 5 s when unset, or C(misc_timeout)), plus 1 s; at most 1000. V(null) without services.
         - The default of C(startup_delay) and C(preempt_delay).
       type: float
+    warnings:
+      description:
+        - Regular expressions of the lines that C(keepalived --config-test) prints for this file although nothing in
+          it is wrong, so that the check exits non-zero. keepalived 2.2 reports a C(virtual_server) whose real servers
+          all have weight 0 (every one drained, or leaving in the first of two reloads) twice - its quorum lowered to
+          0, its hysteresis to "quorum - 1" - and at run time only logs it; without a C(sorry_server) the table is
+          not changed.
+        - Give them to M(lvs.dr.keepalived_conf) as O(lvs.dr.keepalived_conf#module:accept_warnings).
+      type: list
+      elements: str
 '''
 
 from ansible_collections.lvs.dr.plugins.plugin_utils._keepalived import DEFAULT_VAR, keepalived_setup

@@ -30,11 +30,13 @@ def read_text(path):
         raise
 
 
-def write_text(module, path, content, mode):
+def write_text(module, path, content, mode, check=None):
     """Write ``content`` to ``path`` atomically with ``mode`` (an int such as 0o644).
 
     The directory is created (0755) when missing. Uses module.atomic_move, which keeps
     SELinux contexts and ownership semantics consistent with ansible.builtin.copy.
+    ``check``, when given, is called with the path of the written temporary file before it
+    replaces ``path`` (a program's own parser); it fails the module to keep ``path`` as it is.
     """
     directory = os.path.dirname(path) or '.'
     if not os.path.isdir(directory):
@@ -44,6 +46,8 @@ def write_text(module, path, content, mode):
         with os.fdopen(fd, 'w') as handle:
             handle.write(content)
         os.chmod(tmp, mode)
+        if check is not None:
+            check(tmp)
         module.atomic_move(tmp, path)
     finally:
         if os.path.exists(tmp):

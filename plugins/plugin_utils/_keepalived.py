@@ -30,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import math
 import re
 import shlex
@@ -426,6 +427,7 @@ class _Renderer(object):
         self.ready = 0                # seconds until the first check of every real server has ended
         self.preempt_at = None        # where the default preempt_delay goes: (line index, depth)
         self.idents = []              # ipvsadm's arguments naming each virtual_server
+        self.warnings = []            # what keepalived --config-test says of this file without it being wrong
 
     def opt(self, name):
         return '%s.%s' % (self.var, name)
@@ -702,6 +704,8 @@ class _Renderer(object):
         if inhibit:
             out.line('inhibit_on_failure')
         self.quorum(own, where, label, sum(d.weight for d in dests), out)
+        if not any(d.weight for d in dests) and 'quorum' not in own:
+            self.warnings += _zero_weight_warnings(svc)
         if own.get('sorry_server') is not None:
             address, family = p.address(own['sorry_server'], '%s.sorry_server' % where)
             if address and family != svc.family:
@@ -775,6 +779,22 @@ class _Renderer(object):
         out.close()
 
 
+def _zero_weight_warnings(svc):
+    """What keepalived --config-test prints of a virtual_server whose real servers all have weight 0 (all drained).
+
+    keepalived (check_data.c) lowers the default quorum 1 to the total weight 0, then the hysteresis 0 to "quorum -
+    1", and reports both as configuration errors, so --config-test exits non-zero; at run time it only logs them,
+    and without a sorry_server a lost quorum changes nothing in the table. Regular expressions of these two lines.
+    """
+    if svc.fwmark:
+        name = r'FWM %d\b[^:]*' % svc.fwmark
+    else:
+        address = ipaddress.ip_address(svc.address).compressed
+        name = re.escape('[%s]:%s:%d' % (address, svc.protocol, svc.port))
+    return [r'^Warning - quorum \d+ for %s exceeds total weight of real servers 0, reducing quorum to 0$' % name,
+            r'^Virtual server %s: hysteresis \d+ >= quorum 0; setting hysteresis to \d+$' % name]
+
+
 def keepalived_config(plan, ha, hostname='', header='', vips=None, var=DEFAULT_VAR):
     """keepalived.conf for one director: (text, problems); ``keepalived_setup()`` tells more.
 
@@ -798,7 +818,8 @@ def keepalived_setup(plan, ha, hostname='', header='', vips=None, var=DEFAULT_VA
     them from its checks (with ``alpha``, from real servers that passed theirs) and never adopts a real server a
     stopped keepalived left behind, which it would neither check into nor out of the table. ``ready``: the seconds
     until the first check of every real server has ended (``vrrp_startup_delay`` and the default
-    ``preempt_delay``), or None.
+    ``preempt_delay``), or None. ``warnings``: regular expressions of the lines keepalived --config-test prints for
+    this file although nothing is wrong in it (a service whose real servers all have weight 0: every one drained).
     """
     renderer = _Renderer(ha, var)
     services = plan.get('services') if isinstance(plan, Mapping) else plan
@@ -827,4 +848,4 @@ def keepalived_setup(plan, ha, hostname='', header='', vips=None, var=DEFAULT_VA
     renderer.global_defs(hostname, head)
     ready = renderer.ready_delay()
     return {'config': '\n'.join(head.lines + body.lines) + '\n', 'problems': renderer.problems.items,
-            'services': renderer.idents, 'ready': float(ready) if ready else None}
+            'services': renderer.idents, 'ready': float(ready) if ready else None, 'warnings': renderer.warnings}

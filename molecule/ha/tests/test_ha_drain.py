@@ -41,10 +41,11 @@ def active_connections(name, service):
         r"(?m)^\s+->\s+([0-9.]+):\d+\s+\S+\s+\d+\s+(\d+)\s+\d+\s*$", out))
 
 
-def wait_for(check, what, timeout):
+def wait_for(check, what, timeout, detail=None):
+    """Wait until ``check()``; on timeout, fail naming ``what`` and, when given, what ``detail()`` says."""
     deadline = time.time() + timeout
     while not check():
-        assert time.time() < deadline, "%s: not within %d s" % (what, timeout)
+        assert time.time() < deadline, "%s: not within %d s%s" % (what, timeout, "\n%s" % detail() if detail else "")
         time.sleep(1)
 
 
@@ -121,8 +122,12 @@ def drained_in_two_reloads(capsys, name, start, leaving, held_services):
         load.start()
         proc = start()
         try:
-            wait_for(lambda: all(weights(MASTER, service).get(address) == 0 for service, address in leaving),
-                     "the leaving real servers at weight 0 on the master (first reload)", 900)
+            def first_reload_done():
+                assert proc.poll() is None, "the run ended before the first reload:\n%s" % proc.communicate()[0]
+                return all(weights(MASTER, service).get(address) == 0 for service, address in leaving)
+
+            wait_for(first_reload_done, "the leaving real servers at weight 0 on the master (first reload)", 900,
+                     lambda: node(MASTER).check_output("ipvsadm -Sn"))
             time.sleep(5)  # the run waits while the held connections stay open
             assert proc.poll() is None, proc.communicate()[0]
             assert all(weights(MASTER, service).get(address) == 0 for service, address in leaving)

@@ -94,7 +94,8 @@ virtual_server 192.0.2.10 80 {
     assert render(hostname='d1', header='#\n# Ansible managed\n#')[0] == text
     keepalived_filter = FilterModule().filters()['keepalived_config']
     result = keepalived_filter({'services': [WEB]}, HA, hostname='d1', header='#\n# Ansible managed\n#')
-    assert result == {'config': text, 'problems': [], 'services': [['-t', '192.0.2.10:80']], 'ready': 11.0}
+    assert result == {'config': text, 'problems': [], 'services': [['-t', '192.0.2.10:80']], 'ready': 11.0,
+                      'warnings': []}
 
 
 # ---------------------------------------------------------------------------------------- a director that starts
@@ -626,3 +627,43 @@ def test_keepalived_judges_the_extra_lines(tmp_path):
                             universal_newlines=True, check=False)
     assert result.returncode == 1, result.stdout
     assert "Unknown keyword 'connect_bogus'" in result.stdout
+
+
+DRAINED = [{'virtual_address': '192.0.2.10', 'virtual_port': 80,
+            'realservers': [{'address': '192.0.2.21', 'weight': 0}, {'address': '192.0.2.22', 'weight': 0}]},
+           {'fwmark': 7, 'realservers': [{'address': '192.0.2.21', 'weight': 0}]},
+           {'virtual_address': '192.0.2.11', 'virtual_port': 443, 'realservers': [{'address': '192.0.2.21'},
+                                                                                  {'address': '192.0.2.22', 'weight': 0}]}]
+
+
+DRAINED_HA = dict(HA, check={'type': 'TCP_CHECK', 'port': 80})
+
+
+def test_a_service_with_every_real_server_at_weight_0_has_its_two_warnings():
+    result = keepalived_setup({'services': DRAINED}, DRAINED_HA)
+    assert result['problems'] == []
+    assert len(result['warnings']) == 4  # two services without weight; the third has one real server above 0
+    quorum = 'Warning - quorum 1 for [192.0.2.10]:tcp:80 exceeds total weight of real servers 0, reducing quorum to 0'
+    assert [bool(re.search(p, quorum)) for p in result['warnings']] == [True, False, False, False]
+    fwmark = 'Virtual server FWM 7: hysteresis 0 >= quorum 0; setting hysteresis to 4294967295'
+    assert re.search(result['warnings'][3], fwmark)
+    assert keepalived_setup({'services': [WEB]}, HA)['warnings'] == []
+    # An explicit quorum is the user's: above the pool's weight it is a problem (named), not a warning to accept.
+    quorum = keepalived_setup({'services': DRAINED[:1]}, dict(HA, services=[{'virtual_address': '192.0.2.10', 'virtual_port': 80, 'quorum': 1}]))
+    assert quorum['warnings'] == [] and 'quorum: 1 is above the total weight 0' in quorum['problems'][0]
+
+
+@pytest.mark.skipif(not KEEPALIVED, reason='LVS_DR_KEEPALIVED_CHECK (tests/keepalived/check-config.sh) not set')
+def test_keepalived_prints_no_more_than_the_warnings_of_a_drained_service(tmp_path):
+    """keepalived --config-test refuses a service whose real servers are all at weight 0, with exactly the lines of
+    ``warnings`` (each of them once per such service); lvs.dr.keepalived_conf accepts the file for them."""
+    result = keepalived_setup({'services': DRAINED}, DRAINED_HA, hostname='d1')
+    path = tmp_path / 'drained.conf'
+    path.write_text(result['config'])
+    check = subprocess.run([KEEPALIVED, str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True, check=False)
+    assert check.returncode == 1, check.stdout
+    said = [line.strip() for line in check.stdout.splitlines()[2:] if line.strip()]
+    assert len(said) == 4, check.stdout
+    assert all(any(re.search(p, line) for p in result['warnings']) for line in said), check.stdout
+    assert all(any(re.search(p, line) for line in said) for p in result['warnings']), check.stdout
