@@ -801,7 +801,7 @@ class Ipvsadm(object):
         self.module = module
         self.bin = module.get_bin_path('ipvsadm')
         if not self.bin:
-            module.fail_json(msg=IPVSADM_INSTALL_HINT)
+            module.fail_json(msg=IPVSADM_INSTALL_HINT, ipvs_unavailable=True)
         self.processes = 0
 
     def _run(self, lines):
@@ -823,11 +823,12 @@ class Ipvsadm(object):
 
     def _fail_read(self, cmd, data, rc, out, err):
         hint = ''
-        if 'Protocol not available' in err or "Can't initialize ipvs" in err:
+        unavailable = 'Protocol not available' in err or "Can't initialize ipvs" in err
+        if unavailable:
             hint = (' The kernel has no IPVS: load the ip_vs module (modprobe ip_vs) on this host; '
                     'containers must have it loaded by their host.')
         self.module.fail_json(msg='ipvsadm could not list the IPVS table: %s%s' % (err.strip() or out.strip(), hint),
-                              rc=rc, stdout=out, stderr=err, cmd=cmd)
+                              rc=rc, stdout=out, stderr=err, cmd=cmd, ipvs_unavailable=unavailable)
 
     def read(self, stats=False):
         """Return (table, per-destination connection counts, stats or None) from ONE ipvsadm process."""

@@ -390,6 +390,13 @@ persist:
   type: dict
   sample: {"rules_file": "/etc/ipvsadm.rules", "unit": "ipvsadm.service",
            "helper": "/usr/local/sbin/lvs-dr-ipvsadm-restore", "changed": ["rules_file"]}
+ipvs_unavailable:
+  description:
+    - V(true) when the task failed because this host has no table to read - ipvsadm is not installed, or the kernel
+      has no IPVS (C(ip_vs) not loaded). A removal guard in check mode can tell "nothing to guard" from a failure.
+  returned: failure
+  type: bool
+  sample: true
 ipvsadm_processes:
   description: How many ipvsadm processes the task ran (one to read; one more to change and verify; with O(drain), one
     per reading of the connections and one more to remove the drained real servers).
@@ -397,6 +404,8 @@ ipvsadm_processes:
   type: int
   sample: 2
 '''
+
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
@@ -410,6 +419,9 @@ from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
     drain_timing_spec, fail_invalid, merge, plan, realserver_spec, removal_violations, service_from_params,
     service_identity_from_params, service_spec, validate_drain_timing, wait_all_drained,
 )
+
+
+PROC_IPVS = '/proc/net/ip_vs'
 
 
 def build_module():
@@ -504,7 +516,11 @@ def run(module):
     if params['persist']:
         Systemd(module).require()  # before anything changes
     ipvsadm = Ipvsadm(module)
-    current, conns = ipvsadm.read()[:2]
+    if module.check_mode and not os.path.exists(PROC_IPVS):
+        # No ip_vs in the kernel, so no table: ipvsadm would load the module to list it, a change check mode avoids.
+        current, conns = Table(), {}
+    else:
+        current, conns = ipvsadm.read()[:2]
     target = merge(current, present, absent_keys=absent, purge_services=params['purge'],
                    purge_dests=params['purge_realservers'])
     share = params['max_removed_share']

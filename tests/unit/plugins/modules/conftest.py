@@ -22,6 +22,15 @@ def host_lock(mocker, tmp_path):
     return path
 
 
+@pytest.fixture(autouse=True)
+def proc_ipvs(mocker, tmp_path):
+    """A host whose kernel has IPVS (/proc/net/ip_vs exists), as the module tests assume unless they say otherwise."""
+    path = tmp_path / 'ip_vs'
+    path.write_text('')
+    mocker.patch('ansible_collections.lvs.dr.plugins.modules.ipvs_table.PROC_IPVS', str(path))
+    return path
+
+
 @pytest.fixture
 def run_module(mocker):
     """Run a module's main() with arguments; return (result, failed, [(cmd, stdin), ...])."""

@@ -101,6 +101,7 @@ def test_missing_ipvsadm_says_how_to_install(run_module):
     result, failed, calls = run_module(ipvs_service, WEB, [], binary=None)
     assert failed
     assert 'apt-get install ipvsadm' in result['msg']
+    assert result['ipvs_unavailable'] is True  # the director role's removal guard: no table to guard
     assert calls == []
 
 
@@ -110,6 +111,7 @@ def test_no_ipvs_in_kernel_is_explained(run_module):
                 "kernel or as module?\n")])
     assert failed
     assert 'modprobe ip_vs' in result['msg']
+    assert result['ipvs_unavailable'] is True
 
 
 @pytest.mark.parametrize('args, option', [
@@ -561,3 +563,12 @@ def test_table_without_drain_removes_at_once(run_module, clock):
 def test_table_drain_options_are_validated(run_module, args, option):
     result, failed, calls = run_module(ipvs_table, dict(TABLE_DRAIN, **args), [])
     assert failed and calls == [] and result['option'] == option
+
+
+def test_table_check_mode_without_ipvs_in_the_kernel_runs_no_ipvsadm(run_module, proc_ipvs):
+    # ipvsadm would load ip_vs to list the table (a change); without ip_vs there is no table: all is to be created.
+    proc_ipvs.unlink()
+    result, failed, calls = run_module(ipvs_table, dict(services=[WEB], purge=True), [], check_mode=True)
+    assert not failed and result['changed']
+    assert calls == []
+    assert result['commands'][0] == '-A -t 192.0.2.10:8080 -s rr'
