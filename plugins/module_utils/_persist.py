@@ -55,6 +55,20 @@ def write_text(module, path, content, mode, check=None):
     os.chmod(path, mode)
 
 
+def ensure_file(module, path, content, mode, diffs):
+    """Make ``path`` hold ``content`` with ``mode``; True when it did not (its diff appended to ``diffs``).
+
+    Writes (atomically, write_text) only outside check mode.
+    """
+    before = read_text(path)
+    if before == content and os.stat(path).st_mode & 0o7777 == mode:
+        return False
+    diffs.append(dict(before_header=path, after_header=path, before=before or '', after=content))
+    if not module.check_mode:
+        write_text(module, path, content, mode)
+    return True
+
+
 def remove_file(path):
     """Remove ``path``; return True when something was removed."""
     try:

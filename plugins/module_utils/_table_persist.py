@@ -18,7 +18,7 @@ import re
 
 from ansible_collections.lvs.dr.plugins.module_utils import _restore
 from ansible_collections.lvs.dr.plugins.module_utils._persist import (
-    MANAGED_HEADER, SYSTEMD_UNIT_DIR, Systemd, ensure_unit, read_text, render_unit, write_text,
+    MANAGED_HEADER, SYSTEMD_UNIT_DIR, Systemd, ensure_file, ensure_unit, render_unit,
 )
 
 BY = 'lvs.dr.ipvs_table'
@@ -76,19 +76,6 @@ def unit_text(persist):
     )
 
 
-def _file(module, path, content, mode, changed, diffs, name):
-    before = read_text(path)
-    current_mode = None
-    if before is not None:
-        current_mode = os.stat(path).st_mode & 0o7777
-    if before == content and current_mode == mode:
-        return
-    changed.append(name)
-    diffs.append(dict(before_header=path, after_header=path, before=before or '', after=content))
-    if not module.check_mode:
-        write_text(module, path, content, mode)
-
-
 def persist_table(module, managed_rules, persist):
     """Save ``managed_rules`` and make the unit restore them at boot. Returns (what changed, by name; diffs).
 
@@ -99,8 +86,10 @@ def persist_table(module, managed_rules, persist):
     systemd = Systemd(module)
     systemd.require()
     changed, diffs = [], []
-    _file(module, persist['helper'], helper_text(), 0o755, changed, diffs, 'helper')
-    _file(module, persist['rules_file'], rules_text(managed_rules, persist), 0o644, changed, diffs, 'rules_file')
+    for name, content, mode in (('helper', helper_text(), 0o755),
+                                ('rules_file', rules_text(managed_rules, persist), 0o644)):
+        if ensure_file(module, persist[name], content, mode, diffs):
+            changed.append(name)
     unit = unit_text(persist)
     unit_path = os.path.join(SYSTEMD_UNIT_DIR, persist['unit'])
     unit_changed, unit_before, dummy, dummy2 = ensure_unit(module, systemd, persist['unit'], unit, SYSTEMD_UNIT_DIR)

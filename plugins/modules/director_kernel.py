@@ -122,7 +122,7 @@ import textwrap
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
-from ansible_collections.lvs.dr.plugins.module_utils._persist import MANAGED_HEADER, read_text, write_text
+from ansible_collections.lvs.dr.plugins.module_utils._persist import MANAGED_HEADER, ensure_file
 from ansible_collections.lvs.dr.plugins.module_utils._sysctl import display_key, parse_key, read_value, write_value
 
 BY = 'lvs.dr.director_kernel'
@@ -197,17 +197,6 @@ def sysctl_text(settings):
     return '\n'.join(lines) + '\n'
 
 
-def ensure_file(module, path, content, written, diffs):
-    before = read_text(path)
-    same_mode = before is not None and os.stat(path).st_mode & 0o7777 == 0o644
-    if before == content and same_mode:
-        return
-    written.append(path)
-    diffs.append(dict(before_header=path, after_header=path, before=before or '', after=content))
-    if not module.check_mode:
-        write_text(module, path, content, 0o644)
-
-
 def run(module):
     params = module.params
     try:
@@ -245,8 +234,10 @@ def run(module):
                     module.fail_json(msg='sysctls: the kernel refused %s = %s: %s' % (display_key(key), value, exc),
                                      loaded=missing, set=changed_set)
     written, diffs = [], []
-    ensure_file(module, params['modules_load_file'], modules_text(modules), written, diffs)
-    ensure_file(module, params['sysctl_file'], sysctl_text(settings), written, diffs)
+    for path, content in ((params['modules_load_file'], modules_text(modules)),
+                          (params['sysctl_file'], sysctl_text(settings))):
+        if ensure_file(module, path, content, 0o644, diffs):
+            written.append(path)
     result = dict(changed=bool(missing or changed_set or written), loaded=missing, set=changed_set, files=written)
     if module._diff:
         result['diff'] = [dict(before_header='running kernel', after_header='running kernel',
