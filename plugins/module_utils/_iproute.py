@@ -15,6 +15,8 @@ import ipaddress
 import json
 import os
 
+from ansible_collections.lvs.dr.plugins.module_utils._runner import Command
+
 SYS_CLASS_NET = '/sys/class/net'
 
 
@@ -55,18 +57,14 @@ def parse_addr_json(text):
 
 
 class IpCommand(object):
-    """Builds and runs ``ip`` command lines; fails the module with evidence on error."""
+    """Builds and runs ``ip`` command lines (through the module's one command runner)."""
 
     def __init__(self, module):
-        self.module = module
-        self.bin = module.get_bin_path('ip', required=True)
+        self.command = Command(module, 'ip', hint='ip (iproute2) is not installed on this host')
+        self.bin = self.command.path
 
     def _run(self, args, what):
-        cmd = [self.bin] + args
-        rc, out, err = self.module.run_command(cmd)
-        if rc != 0:
-            self.module.fail_json(msg='%s failed: %s' % (what, err.strip() or out.strip()), rc=rc, stdout=out, stderr=err, cmd=cmd)
-        return out
+        return self.command.run(args, what)[1]
 
     # reads
     def neighbours(self, family='-4'):
@@ -80,21 +78,22 @@ class IpCommand(object):
 
     # argv builders (also used for systemd ExecStart= lines)
     def neigh_replace_argv(self, address, mac, interface):
-        return [self.bin, '-4', 'neigh', 'replace', address, 'lladdr', mac, 'dev', interface, 'nud', 'permanent']
+        return self.command.argv('-4', 'neigh', 'replace', address, 'lladdr', mac, 'dev', interface, 'nud', 'permanent')
 
     def neigh_del_argv(self, address, interface):
-        return [self.bin, '-4', 'neigh', 'del', address, 'dev', interface]
+        return self.command.argv('-4', 'neigh', 'del', address, 'dev', interface)
 
     def addr_replace_argv(self, address, interface, label=None):
         family = '-6' if ':' in address else '-4'
-        argv = [self.bin, family, 'addr', 'replace', address, 'dev', interface]
+        argv = self.command.argv(family, 'addr', 'replace', address, 'dev', interface)
         if label and family == '-4':
             argv += ['label', label]
         return argv
 
     def addr_del_argv(self, address, interface):
         family = '-6' if ':' in address else '-4'
-        return [self.bin, family, 'addr', 'del', address, 'dev', interface]
+        return self.command.argv(family, 'addr', 'del', address, 'dev', interface)
 
     def run_argv(self, argv, what):
+        """Run an argument list built by one of the *_argv methods."""
         return self._run(argv[1:], what)

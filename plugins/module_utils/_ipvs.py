@@ -22,6 +22,8 @@ import ipaddress
 import re
 import time
 
+from ansible_collections.lvs.dr.plugins.module_utils._runner import Command
+
 SCHEDULERS = ('rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos')
 DEFAULT_SCHEDULER = 'wlc'
 PROTOCOLS = ('tcp', 'udp', 'sctp')
@@ -799,18 +801,17 @@ class Ipvsadm(object):
 
     def __init__(self, module):
         self.module = module
-        self.bin = module.get_bin_path('ipvsadm')
-        if not self.bin:
-            module.fail_json(msg=IPVSADM_INSTALL_HINT, ipvs_unavailable=True)
-        self.processes = 0
+        self.command = Command(module, 'ipvsadm', hint=IPVSADM_INSTALL_HINT, fail_extra=dict(ipvs_unavailable=True))
+
+    @property
+    def processes(self):
+        """How many ipvsadm processes this task started."""
+        return self.command.processes
 
     def _run(self, lines):
-        cmd = [self.bin, '-R']
         data = '\n'.join(lines) + '\n'
-        self.processes += 1
-        rc, out, err = self.module.run_command(cmd, data=data, binary_data=True,
-                                               environ_update={'LANGUAGE': 'C', 'LC_ALL': 'C'})
-        return cmd, data, rc, out, err
+        rc, out, err = self.command.run(['-R'], 'ipvsadm -R', data=data, binary_data=True, check_rc=False)
+        return self.command.argv('-R'), data, rc, out, err
 
     def _read_output(self, cmd, data, rc, out, err, stats=False):
         if not has_listing(out, stats):

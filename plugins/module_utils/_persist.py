@@ -6,13 +6,15 @@
 """Private persistence helpers for lvs.dr.static_arp and lvs.dr.lvs_dr_realserver.
 
 Not a public API: may change without notice. Atomic file writes with explicit modes,
-systemd unit rendering and the enable/disable life cycle (C(systemctl) argv only).
+systemd unit rendering and the enable/disable life cycle (systemctl through _runner.Command).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+
+from ansible_collections.lvs.dr.plugins.module_utils._runner import Command
 
 SYSTEMD_UNIT_DIR = '/etc/systemd/system'
 
@@ -110,29 +112,21 @@ def quote_unit_arg(arg):
 
 
 class Systemd(object):
-    """Minimal systemctl wrapper: argv lists, evidence on failure."""
+    """systemctl through the module's one command runner (looked up on first use)."""
 
     def __init__(self, module):
-        self.module = module
-        self._bin = None
+        self.command = Command(module, 'systemctl', lazy=True)
 
     @property
     def systemctl(self):
-        if self._bin is None:
-            self._bin = self.module.get_bin_path('systemctl', required=True)
-        return self._bin
+        return self.command.require()
 
     def require(self):
         """Fail the module now (before any change) when systemctl is missing."""
-        return self.systemctl
+        return self.command.require()
 
     def run(self, *args, **kwargs):
-        cmd = [self.systemctl] + list(args)
-        rc, out, err = self.module.run_command(cmd)
-        if rc != 0 and not kwargs.get('ignore_rc'):
-            self.module.fail_json(msg='systemctl %s failed: %s' % (' '.join(args), err.strip() or out.strip()),
-                                  rc=rc, stdout=out, stderr=err, cmd=cmd)
-        return rc, out, err
+        return self.command.run(list(args), 'systemctl %s' % ' '.join(args), check_rc=not kwargs.get('ignore_rc'))
 
     def is_enabled(self, unit):
         rc, out, dummy = self.run('is-enabled', unit, ignore_rc=True)

@@ -283,7 +283,6 @@ def save_state(module, state, profile=REALSERVER):
 
 def run_module(module, profile=REALSERVER):
     """Read, compare and act for one instance of ``profile``; exits the module."""
-    module.run_command_environ_update = {'LANGUAGE': 'C', 'LC_ALL': 'C'}
     params = module.params
     name = params['name']
     present = params['state'] == 'present'

@@ -123,6 +123,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
 from ansible_collections.lvs.dr.plugins.module_utils._persist import MANAGED_HEADER, ensure_file
+from ansible_collections.lvs.dr.plugins.module_utils._runner import Command
 from ansible_collections.lvs.dr.plugins.module_utils._sysctl import display_key, parse_key, read_value, write_value
 
 BY = 'lvs.dr.director_kernel'
@@ -146,7 +147,6 @@ def build_module():
         ),
         supports_check_mode=True,
     )
-    module.run_command_environ_update = {'LANGUAGE': 'C', 'LC_ALL': 'C'}
     return module
 
 
@@ -206,13 +206,10 @@ def run(module):
     modules = list(dict.fromkeys(params['modules']))
     missing = [name for name in modules if not loaded(name)]
     if missing:
-        modprobe = module.get_bin_path('modprobe', required=True, opt_dirs=['/sbin', '/usr/sbin'])
+        hint = 'modprobe (kmod) is not installed on this host: it is needed to load %s' % ', '.join(missing)
+        modprobe = Command(module, 'modprobe', hint=hint)
         if not module.check_mode:
-            cmd = [modprobe, '-a'] + missing
-            rc, out, err = module.run_command(cmd)
-            if rc != 0:
-                module.fail_json(msg='modprobe could not load %s: %s' % (', '.join(missing), err.strip() or out.strip()),
-                                 cmd=cmd, rc=rc, stdout=out, stderr=err, loaded=[])
+            modprobe.run(['-a'] + missing, 'modprobe -a %s' % ' '.join(missing), loaded=[])
     changed_set, before_live, after_live = {}, [], []
     for key, value, dummy in settings:
         current = read_value(key)

@@ -443,7 +443,6 @@ def build_module():
     argument_spec.update(lock_spec())
     argument_spec.update(persist_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.run_command_environ_update = {'LANGUAGE': 'C', 'LC_ALL': 'C'}
     return module
 
 

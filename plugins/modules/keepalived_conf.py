@@ -85,6 +85,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
 from ansible_collections.lvs.dr.plugins.module_utils._persist import read_text, write_text
+from ansible_collections.lvs.dr.plugins.module_utils._runner import Command
 
 MODE = 0o640
 
@@ -99,7 +100,6 @@ def build_module():
         ),
         supports_check_mode=True,
     )
-    module.run_command_environ_update = {'LANGUAGE': 'C', 'LC_ALL': 'C'}
     return module
 
 
@@ -141,11 +141,13 @@ def run(module):
         result['diff'] = dict(before_header=path, after_header=path, before=before or '', after=content)
     if not result['changed'] or module.check_mode:
         module.exit_json(**result)
-    keepalived = module.get_bin_path('keepalived', required=True, opt_dirs=['/usr/sbin', '/sbin'])
+    hint = 'keepalived is not installed on this host: its own parser checks %s before it is installed' % path
+    keepalived = Command(module, 'keepalived', hint=hint)
 
     def config_test(tmp):
-        cmd = [keepalived, '--config-test', '--use-file=%s' % tmp]
-        rc, out, err = module.run_command(cmd)
+        args = ['--config-test', '--use-file=%s' % tmp]
+        cmd = keepalived.argv(*args)
+        rc, out, err = keepalived.run(args, 'keepalived --config-test', check_rc=False)
         accepted, lines, refused = judge(rc, err + out, patterns)
         if not accepted:
             module.fail_json(msg='keepalived refuses the configuration; %s was left as it was: %s'

@@ -217,6 +217,7 @@ from ansible_collections.lvs.dr.plugins.module_utils._persist import (
     render_unit,
     write_text,
 )
+from ansible_collections.lvs.dr.plugins.module_utils._runner import Command
 
 ENTRY_SPEC = dict(
     address=dict(type='str', required=True),
@@ -303,7 +304,6 @@ def loader_unit_content(arp_bin, ethers_path):
 
 
 def run_module(module):
-    module.run_command_environ_update = {'LANGUAGE': 'C', 'LC_ALL': 'C'}
     params = module.params
     present = params['state'] == 'present'
     try:
@@ -390,11 +390,9 @@ def run_module(module):
         else:
             ethers_after = ethers.render() or None  # nothing left at all: remove the file
         if ethers.entries:
-            arp_bin = module.get_bin_path('arp')
-            if not arp_bin:
-                module.fail_json(msg='persist: the loader unit needs net-tools arp, which is not installed on this host '
-                                     '(install net-tools or set persist=false)')
-            unit_content = loader_unit_content(arp_bin, params['ethers_path'])
+            arp = Command(module, 'arp', hint='persist: the loader unit needs net-tools arp, which is not installed '
+                                              'on this host (install net-tools or set persist=false)')
+            unit_content = loader_unit_content(arp.path, params['ethers_path'])
         result.update(ethers_path=params['ethers_path'], loader_unit=params['loader_unit'])
         diff.append({'before_header': params['ethers_path'], 'after_header': params['ethers_path'],
                      'before': ethers_before or '', 'after': ethers_after or ''})

@@ -69,10 +69,11 @@ class FakeModule(object):
         self.calls = []
         self.rc, self.err, self.out = rc, err, out
 
-    def get_bin_path(self, name, required=False):
+    def get_bin_path(self, name, required=False, opt_dirs=None):
         return '/usr/bin/' + name
 
-    def run_command(self, cmd):
+    def run_command(self, cmd, data=None, binary_data=False, environ_update=None):
+        assert environ_update == {'LANGUAGE': 'C', 'LC_ALL': 'C'}  # every run in the C locale
         self.calls.append(cmd)
         return self.rc, self.out, self.err
 
@@ -107,3 +108,53 @@ def test_ensure_unit_life_cycle(tmp_path):
     changed, before, after, enabled = ensure_unit(module, Systemd(module), 'x.service', None, str(tmp_path))
     assert changed and before == 'A\n' and enabled and not (tmp_path / 'x.service').exists()
     assert [c[1] for c in module.calls] == ['is-enabled', 'disable', 'daemon-reload']
+
+
+class MissingModule(FakeModule):
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        self.calls.append(('lookup', name, tuple(opt_dirs or ())))
+        return None
+
+
+def test_command_finds_its_program_once_in_sbin_too_and_counts_runs():
+    from ansible_collections.lvs.dr.plugins.module_utils._runner import Command
+    module = FakeModule(out='ok\n')
+    lookups = []
+    real = module.get_bin_path
+    module.get_bin_path = lambda name, required=False, opt_dirs=None: lookups.append((name, opt_dirs)) or real(name)
+    command = Command(module, 'ipvsadm')
+    assert command.run(['-Sn'], 'reading') == (0, 'ok\n', '')
+    command.run(['-Ln'], 'reading')
+    assert command.argv('-A', 7) == ['/usr/bin/ipvsadm', '-A', '7']
+    assert lookups == [('ipvsadm', ['/usr/sbin', '/sbin'])]
+    assert module.calls == [['/usr/bin/ipvsadm', '-Sn'], ['/usr/bin/ipvsadm', '-Ln']] and command.processes == 2
+
+
+def test_command_failure_carries_evidence_and_extra_keys():
+    from ansible_collections.lvs.dr.plugins.module_utils._runner import Command
+    module = FakeModule(rc=2, err='  Memory allocation problem\n')
+    with pytest.raises(AssertionError) as exc:
+        Command(module, 'ipvsadm').run(['-A', '-t', '192.0.2.1:80'], 'adding the service', changed=False)
+    evidence = exc.value.args[0]
+    assert evidence == dict(msg='adding the service failed: Memory allocation problem', rc=2, stdout='',
+                            stderr='  Memory allocation problem\n', cmd=['/usr/bin/ipvsadm', '-A', '-t', '192.0.2.1:80'],
+                            changed=False)
+    module = FakeModule(rc=3)
+    with pytest.raises(AssertionError) as exc:
+        Command(module, 'modprobe').run(['x'], 'loading x')
+    assert exc.value.args[0]['msg'] == 'loading x failed: exit status 3'
+    assert Command(FakeModule(rc=1), 'systemctl').run(['is-enabled', 'x'], 'asking', check_rc=False)[0] == 1
+
+
+def test_a_missing_program_fails_with_its_hint_before_any_run_and_lazy_only_when_used():
+    from ansible_collections.lvs.dr.plugins.module_utils._runner import Command
+    module = MissingModule()
+    with pytest.raises(AssertionError) as exc:
+        Command(module, 'ipvsadm', hint='install ipvsadm', fail_extra=dict(ipvs_unavailable=True))
+    assert exc.value.args[0] == dict(msg='install ipvsadm', ipvs_unavailable=True)
+    lazy = Command(MissingModule(), 'arp', lazy=True)  # nothing looked up yet
+    assert lazy.missing and lazy.module.calls == [('lookup', 'arp', ('/usr/sbin', '/sbin'))]
+    with pytest.raises(AssertionError) as exc:
+        lazy.run(['-f', '/etc/ethers'], 'loading')
+    assert exc.value.args[0]['msg'] == 'arp is not installed on this host (looked for it in PATH, /usr/sbin, /sbin)'
+    assert lazy.processes == 0 and lazy.module.calls == [('lookup', 'arp', ('/usr/sbin', '/sbin'))]
