@@ -307,12 +307,14 @@ def run_module(module, profile=REALSERVER):
     state, state_text = load_state(module, profile)
     old = state['instances'].get(name)
     instance = None
+    kept = []
     if present and not params.get('purge', True) and old is not None:
         if old['interface'] != params['interface']:
             module.fail_json(msg='purge: false cannot move instance "%s" from interface %s to %s, which would remove '
                                  'its VIPs from %s; run with purge: true to move it'
                                  % (name, old['interface'], params['interface'], old['interface']))
-        vips = vips + [vip for vip in old['vips'] if vip not in vips]
+        kept = [vip for vip in old['vips'] if vip not in vips]
+        vips = vips + kept
     if present:
         instance = {
             'interface': params['interface'], 'label': label, 'vips': vips,
@@ -403,6 +405,8 @@ def run_module(module, profile=REALSERVER):
         unit=unit_name,
         state_file=record,
     )
+    if 'purge' in params:
+        result['vips_kept'] = kept
     if profile.arp:
         result.update(
             sysctl=dict((display_key(k), v) for k, v in (instance['sysctl'] if instance else {}).items()),

@@ -164,6 +164,16 @@ vips:
   type: list
   elements: str
   sample: ["192.0.2.10/32", "2001:db8::10/128"]
+vips_kept:
+  description:
+    - With O(purge=false), the VIPs the instance holds that O(vips) no longer lists, kept until a run with
+      O(purge=true) removes them; empty otherwise. A run with O(purge=true) and the same O(vips) changes nothing when
+      this is empty.
+  returned: always
+  type: list
+  elements: str
+  sample: ["192.0.2.20/32"]
+  version_added: 0.2.0
 addresses_added:
   description: VIPs that were added to O(interface) (or would be in check mode).
   returned: always

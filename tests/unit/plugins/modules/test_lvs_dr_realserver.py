@@ -366,6 +366,7 @@ def test_purge_false_only_adds_and_a_later_purge_removes(host):
     assert host.changing_calls()[0] == [IP, '-4', 'addr', 'replace', '192.0.2.11/32', 'dev', 'lo', 'label', 'lo:lvs']
     assert not any(call[2:4] == ['addr', 'del'] for call in host.changing_calls())
     assert result['vips'] == ['192.0.2.11/32', '192.0.2.10/32', '2001:db8::10/128']
+    assert result['vips_kept'] == ['192.0.2.10/32', '2001:db8::10/128']  # lvs.dr.site's release play runs
     assert result['addresses_added'] == ['192.0.2.11/32'] and result['addresses_removed'] == []
     unit = (host.root / 'units' / UNIT).read_text()
     assert '192.0.2.10/32' in unit and '192.0.2.11/32' in unit  # a reboot in between keeps every VIP
@@ -379,6 +380,12 @@ def test_purge_false_only_adds_and_a_later_purge_removes(host):
     assert result['addresses_removed'] == ['192.0.2.10/32', '2001:db8::10/128']
     assert sorted(host.addresses['lo']) == ['127.0.0.1/8', '192.0.2.11/32']
     assert '192.0.2.10/32' not in (host.root / 'units' / UNIT).read_text()
+
+    # Nothing kept: a run with purge=true and the same VIPs changes nothing (lvs.dr.site skips its release play).
+    result, failed = host.run(dict(WEB, vips=['192.0.2.11'], purge=False))
+    assert not failed and not result['changed'] and result['vips_kept'] == []
+    result, failed = host.run(dict(WEB, vips=['192.0.2.11']))
+    assert not failed and not result['changed'] and host.changing_calls() == [] and result['vips_kept'] == []
 
 
 def test_purge_false_refuses_to_move_the_vips_to_another_interface(host):
