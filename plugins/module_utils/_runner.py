@@ -57,7 +57,7 @@ class Command(object):
     def require(self):
         """Fail the module now, before anything changes, when the program is missing; else return its path."""
         if self.missing:
-            self.module.fail_json(msg=self.missing_message(), **self.fail_extra)
+            self.module.fail_json(msg=self.missing_message(), missing_program=self.name, **self.fail_extra)
         return self.path
 
     def argv(self, *args):

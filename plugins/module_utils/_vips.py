@@ -20,7 +20,10 @@ import json
 import os
 import re
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.lvs.dr.plugins.module_utils._iproute import IpCommand, interface_exists
+from ansible_collections.lvs.dr.plugins.module_utils._lock import lock_spec
 from ansible_collections.lvs.dr.plugins.module_utils._persist import (
     MANAGED_HEADER,
     SYSTEMD_UNIT_DIR,
@@ -425,4 +428,24 @@ def run_module(module, profile=REALSERVER):
                                    'before': sysctl_before or '', 'after': sysctl_after or ''})
         result['diff'].append({'before_header': unit_path, 'after_header': unit_path,
                                'before': unit_before or '', 'after': unit_after or ''})
-    module.exit_json(**result)
+    return result
+
+
+def director_module_spec():
+    """lvs.dr.director_vips' argument spec and its constraints, as AnsibleModule takes them."""
+    return dict(
+        argument_spec=dict(
+            name=dict(type='str', default='default'),
+            vips=dict(type='list', elements='str'),
+            interface=dict(type='str', required=True),
+            label=dict(type='str'),
+            adopt_existing=dict(type='bool', default=False),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            **lock_spec()
+        ),
+        required_if=[('state', 'present', ('vips',))],
+    )
+
+
+def build_director_module():
+    return AnsibleModule(supports_check_mode=True, **director_module_spec())

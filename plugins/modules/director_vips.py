@@ -139,32 +139,15 @@ state_file:
   sample: /var/lib/lvs-dr/director-state.json
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
-from ansible_collections.lvs.dr.plugins.module_utils._vips import DIRECTOR, run_module
-
-
-def build_module():
-    return AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', default='default'),
-            vips=dict(type='list', elements='str'),
-            interface=dict(type='str', required=True),
-            label=dict(type='str'),
-            adopt_existing=dict(type='bool', default=False),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            **lock_spec()
-        ),
-        required_if=[('state', 'present', ('vips',))],
-        supports_check_mode=True,
-    )
+from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock
+from ansible_collections.lvs.dr.plugins.module_utils._vips import DIRECTOR, build_director_module, run_module
 
 
 def main():
-    module = build_module()
+    module = build_director_module()
     with HostLock(module, 'lvs.dr.director_vips'):
-        run_module(module, DIRECTOR)
+        result = run_module(module, DIRECTOR)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -244,7 +244,8 @@ def build_module():
 def main():
     module = build_module()
     with HostLock(module, 'lvs.dr.lvs_dr_realserver'):
-        run_module(module, REALSERVER)
+        result = run_module(module, REALSERVER)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

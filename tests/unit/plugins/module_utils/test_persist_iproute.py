@@ -151,7 +151,7 @@ def test_a_missing_program_fails_with_its_hint_before_any_run_and_lazy_only_when
     module = MissingModule()
     with pytest.raises(AssertionError) as exc:
         Command(module, 'ipvsadm', hint='install ipvsadm', fail_extra=dict(ipvs_unavailable=True))
-    assert exc.value.args[0] == dict(msg='install ipvsadm', ipvs_unavailable=True)
+    assert exc.value.args[0] == dict(msg='install ipvsadm', missing_program='ipvsadm', ipvs_unavailable=True)
     lazy = Command(MissingModule(), 'arp', lazy=True)  # nothing looked up yet
     assert lazy.missing and lazy.module.calls == [('lookup', 'arp', ('/usr/sbin', '/sbin'))]
     with pytest.raises(AssertionError) as exc:

@@ -27,7 +27,7 @@ def proc_ipvs(mocker, tmp_path):
     """A host whose kernel has IPVS (/proc/net/ip_vs exists), as the module tests assume unless they say otherwise."""
     path = tmp_path / 'ip_vs'
     path.write_text('')
-    mocker.patch('ansible_collections.lvs.dr.plugins.modules.ipvs_table.PROC_IPVS', str(path))
+    mocker.patch('ansible_collections.lvs.dr.plugins.module_utils._table.PROC_IPVS', str(path))
     return path
 
 

@@ -20,6 +20,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.lvs.dr.plugins.module_utils import _sysctl
+from ansible_collections.lvs.dr.plugins.module_utils import _kernel
 from ansible_collections.lvs.dr.plugins.modules import director_kernel
 from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json, patch_module_args
 
@@ -61,7 +62,7 @@ class Kernel(object):
 @pytest.fixture
 def kernel(mocker, tmp_path):
     fake = Kernel(tmp_path)
-    mocker.patch.object(director_kernel, 'SYS_MODULE', str(fake.sys_module))
+    mocker.patch.object(_kernel, 'SYS_MODULE', str(fake.sys_module))
     mocker.patch.object(_sysctl, 'PROC_SYS', str(fake.proc_sys))
     mocker.patch.object(basic.AnsibleModule, 'run_command', lambda self, cmd, **kw: fake.run_command(cmd, **kw))
     mocker.patch.object(basic.AnsibleModule, 'exit_json', exit_json)

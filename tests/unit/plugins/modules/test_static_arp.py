@@ -18,6 +18,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.lvs.dr.plugins.module_utils import _iproute
 from ansible_collections.lvs.dr.plugins.module_utils._ethers import BEGIN_MARKER, END_MARKER
+from ansible_collections.lvs.dr.plugins.module_utils import _static_arp
 from ansible_collections.lvs.dr.plugins.modules import static_arp
 from ansible_collections.lvs.dr.tests.unit.plugins.modules.utils import Exit, exit_json, fail_json, patch_module_args
 
@@ -38,7 +39,7 @@ def host(tmp_path, monkeypatch, mocker):
     monkeypatch.setattr(_iproute, 'SYS_CLASS_NET', str(net))
     unit_dir = tmp_path / 'units'
     unit_dir.mkdir()
-    monkeypatch.setattr(static_arp, 'SYSTEMD_UNIT_DIR', str(unit_dir))
+    monkeypatch.setattr(_static_arp, 'SYSTEMD_UNIT_DIR', str(unit_dir))
 
     class Host(object):
         neigh = []
@@ -119,7 +120,7 @@ def test_present_applies_live_writes_ethers_and_enables_loader(host):
 
 def test_present_is_idempotent(host):
     host.ethers.write_text(BLOCK)
-    (host.units / UNIT).write_text(static_arp.loader_unit_content(ARP, str(host.ethers)))
+    (host.units / UNIT).write_text(_static_arp.loader_unit_content(ARP, str(host.ethers)))
     host.enabled.add(UNIT)
     host.neigh = [live('192.0.2.11', '02:00:5e:00:53:0b'), live('192.0.2.12', '02:00:5e:00:53:0c')]
     result, failed = host.run(TWO)
@@ -164,7 +165,7 @@ def test_absent_removes_live_line_and_unit_and_file_it_created(host):
 
 def test_absent_one_of_two_keeps_the_other_and_foreign_lines(host):
     host.ethers.write_text('# mine\n' + BLOCK + '# after\n')
-    (host.units / UNIT).write_text(static_arp.loader_unit_content(ARP, str(host.ethers)))
+    (host.units / UNIT).write_text(_static_arp.loader_unit_content(ARP, str(host.ethers)))
     host.enabled.add(UNIT)
     host.neigh = [live('192.0.2.12', '02:00:5e:00:53:0c'), live('192.0.2.11', '02:00:5e:00:53:0b', dev='eth1')]
     result, failed = host.run({'address': '192.0.2.12', 'interface': 'eth0', 'state': 'absent'})
