@@ -48,7 +48,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lvs.dr.plugins.module_utils._ipvs import IpvsError
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_model import IpvsError
 from ansible_collections.lvs.dr.plugins.plugin_utils._plan import pool_entries
 
 

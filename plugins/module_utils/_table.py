@@ -21,11 +21,15 @@ from ansible_collections.lvs.dr.plugins.module_utils._table_persist import (
     persist_spec, persist_table, validate_persist,
 )
 
-from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
-    SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, Table, add_dests_from_params, diff_text, drain_finish, drain_stage,
-    drain_timing_spec, fail_invalid, merge, plan, realserver_spec, removal_violations, service_from_params,
-    service_identity_from_params, service_spec, validate_drain_timing, wait_all_drained,
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_model import IpvsError, Table, diff_text
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_params import (
+    SERVICE_CONSTRAINTS, add_dests_from_params, drain_timing_spec, fail_invalid, realserver_spec, service_from_params,
+    service_identity_from_params, service_spec, validate_drain_timing,
 )
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_plan import (
+    drain_finish, drain_stage, merge, plan, removal_violations,
+)
+from ansible_collections.lvs.dr.plugins.module_utils._ipvsadm import Ipvsadm, wait_all_drained
 
 
 PROC_IPVS = '/proc/net/ip_vs'

@@ -146,7 +146,7 @@ services:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.dr.plugins.module_utils._ipvs import Ipvsadm
+from ansible_collections.lvs.dr.plugins.module_utils._ipvsadm import Ipvsadm
 
 
 def build_module():

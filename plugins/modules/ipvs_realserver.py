@@ -190,11 +190,13 @@ realserver:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
 
-from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
-    SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, dest_from_params, diff_text, fail_invalid, join_args, plan,
-    drain_timing_spec, realserver_spec, service_identity_from_params, service_identity_spec, validate_drain_timing,
-    wait_drained,
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_model import IpvsError, diff_text, join_args
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_params import (
+    SERVICE_CONSTRAINTS, dest_from_params, drain_timing_spec, fail_invalid, realserver_spec,
+    service_identity_from_params, service_identity_spec, validate_drain_timing,
 )
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_plan import plan
+from ansible_collections.lvs.dr.plugins.module_utils._ipvsadm import Ipvsadm, wait_drained
 
 
 def build_module():

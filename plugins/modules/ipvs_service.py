@@ -170,10 +170,13 @@ service:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
 
-from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
-    SERVICE_CONSTRAINTS, Ipvsadm, IpvsError, add_dests_from_params, diff_text, fail_invalid, merge, plan,
-    realserver_spec, service_from_params, service_identity_from_params, service_rules, service_spec,
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_model import IpvsError, diff_text, service_rules
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_params import (
+    SERVICE_CONSTRAINTS, add_dests_from_params, fail_invalid, realserver_spec, service_from_params,
+    service_identity_from_params, service_spec,
 )
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_plan import merge, plan
+from ansible_collections.lvs.dr.plugins.module_utils._ipvsadm import Ipvsadm
 
 
 def build_module():

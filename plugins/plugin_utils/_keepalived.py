@@ -37,8 +37,9 @@ import shlex
 
 from collections.abc import Mapping
 
-from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
-    IpvsError, dest_from_params, normalize_address, service_from_params, service_identity_from_params,
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_model import IpvsError, normalize_address
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_params import (
+    dest_from_params, service_from_params, service_identity_from_params,
 )
 from ansible_collections.lvs.dr.plugins.plugin_utils._plan import IDENTITY_KEYS, SERVICE_KEYS
 

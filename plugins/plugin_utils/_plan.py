@@ -10,9 +10,9 @@ lvs.dr.director_plan and lvs.dr.realserver_plan are thin wrappers around ``direc
 
 Both roles resolve pools with the same code (``Planner``), so a real server holds exactly the VIPs of the services
 whose pools the directors build with it. Every service and pool member is validated with the collection's IPVS model
-(``module_utils/_ipvs.py``), so the controller rejects what the modules would reject, naming the variable at fault.
-Nothing here is quadratic: every pool member is looked at once, and a real server tests its membership of a group
-through its own group_names.
+(``module_utils/_ipvs_params.py`` and ``_ipvs_model.py``), so the controller rejects what the modules would reject,
+naming the variable at fault. Nothing here is quadratic: every pool member is looked at once, and a real server tests
+its membership of a group through its own group_names.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,9 +23,9 @@ import ipaddress
 
 from collections.abc import Mapping
 
-from ansible_collections.lvs.dr.plugins.module_utils._ipvs import (
-    DEFAULT_SCHEDULER, IpvsError, dest_from_params, normalize_address, service_from_params,
-    service_identity_from_params,
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_model import DEFAULT_SCHEDULER, IpvsError, normalize_address
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_params import (
+    dest_from_params, service_from_params, service_identity_from_params,
 )
 
 # Keys of a director_services item that lvs.dr.ipvs_table takes as they are.

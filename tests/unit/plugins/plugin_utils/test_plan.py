@@ -13,7 +13,7 @@ import copy
 
 import pytest
 
-from ansible_collections.lvs.dr.plugins.module_utils._ipvs import IpvsError
+from ansible_collections.lvs.dr.plugins.module_utils._ipvs_model import IpvsError
 from ansible_collections.lvs.dr.plugins.plugin_utils._plan import (
     director_plan, mac_from_facts, pool_entries, realserver_plan, with_draining,
 )
