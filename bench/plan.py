@@ -79,8 +79,10 @@ def _load(name, path):
 
 
 per_rule = _load('lvs_dr_bench_per_rule', BENCH / 'per_rule.py')
-# The collection's IPVS model (standard library only) writes the rules file's lines, as lvs.dr.ipvs_table does.
-ipvs = _load('lvs_dr_bench_ipvs', REPO / 'plugins' / 'module_utils' / '_ipvs.py')
+# The collection's IPVS model writes the rules file's lines, as lvs.dr.ipvs_table does (_ipvs_model is standard
+# library only; _ipvs_params imports it as ansible_collections.lvs.dr.plugins.module_utils._ipvs_model).
+ipvs_model = _load('lvs_dr_bench_ipvs_model', REPO / 'plugins' / 'module_utils' / '_ipvs_model.py')
+ipvs_params = _load('lvs_dr_bench_ipvs_params', REPO / 'plugins' / 'module_utils' / '_ipvs_params.py')
 
 
 class BenchError(Exception):
@@ -361,13 +363,13 @@ def extrapolate_jinja(rows):
 
 def rules_text(destinations):
     """(the rules file as the role writes it, the same rules without comments) for N destinations."""
-    table = ipvs.Table()
+    table = ipvs_model.Table()
     for item in per_rule.topology(destinations):
-        svc = ipvs.service_from_params(item)
+        svc = ipvs_params.service_from_params(item)
         for rs in item['realservers']:
-            svc.add_dest(ipvs.dest_from_params(svc, rs))
+            svc.add_dest(ipvs_params.dest_from_params(svc, rs))
         table.add(svc)
-    rules = ipvs.diff_text(table.rules())
+    rules = ipvs_model.diff_text(table.rules())
     # plugins/module_utils/_table_persist.py rules_text(): four comment lines, then managed_rules.
     header = ('# Ansible managed: written by lvs.dr.ipvs_table, local changes will be overwritten.\n'
               '# The IPVS services that task manages (ipvsadm -R format), and only those. Restored at\n'

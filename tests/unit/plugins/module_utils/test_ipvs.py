@@ -12,7 +12,10 @@ import os
 
 import pytest
 
-from ansible_collections.lvs.dr.plugins.module_utils import _ipvs as ipvs
+from ansible_collections.lvs.dr.plugins.module_utils import _ipvs_model as ipvs_model
+from ansible_collections.lvs.dr.plugins.module_utils import _ipvs_params as ipvs_params
+from ansible_collections.lvs.dr.plugins.module_utils import _ipvs_parse as ipvs_parse
+from ansible_collections.lvs.dr.plugins.module_utils import _ipvs_plan as ipvs_plan
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 
@@ -28,13 +31,13 @@ CORPUS = sorted(name for name in os.listdir(FIXTURES) if name.endswith('.rules')
 @pytest.mark.parametrize('name', CORPUS)
 def test_round_trip_of_real_ipvsadm_save_output(name):
     text = fixture(name)
-    table = ipvs.parse_rules(text)
+    table = ipvs_parse.parse_rules(text)
     assert len(table) > 0
     # ipvsadm -S prints no thresholds, so rendering without them must give back the exact lines (less the default
     # tunnel type that ipvsadm >= 1.30 prints and older ones cannot read).
     assert table.rules(thresholds=False) == [line.replace(' --tun-type ipip', '') for line in text.splitlines()
                                              if line.strip()]
-    assert ipvs.parse_rules('\n'.join(table.rules())) == table
+    assert ipvs_parse.parse_rules('\n'.join(table.rules())) == table
 
 
 @pytest.mark.parametrize('name', CORPUS)
@@ -42,16 +45,16 @@ def test_threshold_listing_matches_its_save_output(name):
     listing = name.replace('.rules', '.thresholds')
     if not os.path.exists(os.path.join(FIXTURES, listing)):
         pytest.fail('fixture %s has no threshold listing beside it' % name)
-    table = ipvs.parse_rules(fixture(name))
-    conns = ipvs.apply_thresholds(table, fixture(listing))
+    table = ipvs_parse.parse_rules(fixture(name))
+    conns = ipvs_parse.apply_thresholds(table, fixture(listing))
     assert set(conns) <= set(table.services)
     # Thresholds set in the captured table are rendered as -x/-y and survive a round trip.
-    again = ipvs.parse_rules('\n'.join(table.rules()))
+    again = ipvs_parse.parse_rules('\n'.join(table.rules()))
     assert again == table
 
 
 def test_parse_every_field():
-    table = ipvs.parse_rules(
+    table = ipvs_parse.parse_rules(
         '-A -u 192.0.2.10:5060 -s sh -b sh-fallback,sh-port -p 300 -M 255.255.255.0 --pe sip -o\n'
         '-a -u 192.0.2.10:5060 -r 198.51.100.11:5060 -i -w 0 -x 10 -y 5\n'
         '-A -f 8 -6 -s mh -b mh-port -p 60 -M 64\n'
@@ -66,9 +69,9 @@ def test_parse_every_field():
 
 
 def test_parse_thresholds_listing():
-    table = ipvs.parse_rules('-A -t 192.0.2.10:80 -s wlc\n-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1\n'
-                             '-A -f 7 -6 -s rr\n-a -f 7 -6 -r [2001:db8::1]:0 -g -w 1\n')
-    conns = ipvs.apply_thresholds(table, (
+    table = ipvs_parse.parse_rules('-A -t 192.0.2.10:80 -s wlc\n-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1\n'
+                                   '-A -f 7 -6 -s rr\n-a -f 7 -6 -r [2001:db8::1]:0 -g -w 1\n')
+    conns = ipvs_parse.apply_thresholds(table, (
         'IP Virtual Server version 1.2.1 (size=4096)\n'
         'Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn\n'
         '  -> RemoteAddress:Port\n'
@@ -83,7 +86,7 @@ def test_parse_thresholds_listing():
 
 
 def test_parse_stats_listing():
-    stats = ipvs.parse_stats(
+    stats = ipvs_parse.parse_stats(
         'IP Virtual Server version 1.2.1 (size=4096)\n'
         'Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n'
         '  -> RemoteAddress:Port\n'
@@ -95,75 +98,76 @@ def test_parse_stats_listing():
 
 
 def _svc(port=80, scheduler='wlc', dests=(), **kwargs):
-    svc = ipvs.service_from_params(dict(virtual_address='192.0.2.10', virtual_port=port, scheduler=scheduler,
-                                        **kwargs))
-    ipvs.add_dests_from_params(svc, [dict(address=a, weight=w) for a, w in dests], '')
+    svc = ipvs_params.service_from_params(dict(virtual_address='192.0.2.10', virtual_port=port, scheduler=scheduler,
+                                               **kwargs))
+    ipvs_params.add_dests_from_params(svc, [dict(address=a, weight=w) for a, w in dests], '')
     return svc
 
 
 def test_plan_identical_tables_is_empty():
-    table = ipvs.Table([_svc(dests=[('198.51.100.11', 1), ('198.51.100.12', 2)])])
-    assert ipvs.plan(table, table.copy()) == []
+    table = ipvs_model.Table([_svc(dests=[('198.51.100.11', 1), ('198.51.100.12', 2)])])
+    assert ipvs_plan.plan(table, table.copy()) == []
 
 
 def test_plan_weight_change_is_one_edit_line():
-    current = ipvs.Table([_svc(dests=[('198.51.100.11', 1), ('198.51.100.12', 2)])])
-    target = ipvs.Table([_svc(dests=[('198.51.100.11', 1), ('198.51.100.12', 0)])])
-    assert ipvs.plan(current, target) == ['-e -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 0']
+    current = ipvs_model.Table([_svc(dests=[('198.51.100.11', 1), ('198.51.100.12', 2)])])
+    target = ipvs_model.Table([_svc(dests=[('198.51.100.11', 1), ('198.51.100.12', 0)])])
+    assert ipvs_plan.plan(current, target) == ['-e -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 0']
 
 
 def test_plan_scheduler_change_edits_the_service_in_place():
-    current = ipvs.Table([_svc(dests=[('198.51.100.11', 1)])])
-    target = ipvs.Table([_svc(scheduler='rr', dests=[('198.51.100.11', 1)])])
-    assert ipvs.plan(current, target) == ['-E -t 192.0.2.10:80 -s rr']
+    current = ipvs_model.Table([_svc(dests=[('198.51.100.11', 1)])])
+    target = ipvs_model.Table([_svc(scheduler='rr', dests=[('198.51.100.11', 1)])])
+    assert ipvs_plan.plan(current, target) == ['-E -t 192.0.2.10:80 -s rr']
 
 
 def test_plan_removing_a_service_is_one_line():
-    current = ipvs.Table([_svc(dests=[('198.51.100.11', 1), ('198.51.100.12', 1)]), _svc(port=443)])
-    target = ipvs.Table([_svc(port=443)])
-    assert ipvs.plan(current, target) == ['-D -t 192.0.2.10:80']
+    current = ipvs_model.Table([_svc(dests=[('198.51.100.11', 1), ('198.51.100.12', 1)]), _svc(port=443)])
+    target = ipvs_model.Table([_svc(port=443)])
+    assert ipvs_plan.plan(current, target) == ['-D -t 192.0.2.10:80']
 
 
 def test_plan_orders_deletes_before_adds():
-    current = ipvs.Table([_svc(dests=[('198.51.100.11', 1)])])
-    target = ipvs.Table([_svc(dests=[('198.51.100.12', 1)])])
-    assert ipvs.plan(current, target) == ['-d -t 192.0.2.10:80 -r 198.51.100.11:80',
-                                          '-a -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 1']
+    current = ipvs_model.Table([_svc(dests=[('198.51.100.11', 1)])])
+    target = ipvs_model.Table([_svc(dests=[('198.51.100.12', 1)])])
+    assert ipvs_plan.plan(current, target) == ['-d -t 192.0.2.10:80 -r 198.51.100.11:80',
+                                               '-a -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 1']
 
 
 def test_plan_clears_thresholds_explicitly_on_edit():
-    current = ipvs.parse_rules('-A -t 192.0.2.10:80 -s wlc\n-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1 -x 9 -y 3')
-    target = ipvs.parse_rules('-A -t 192.0.2.10:80 -s wlc\n-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 2')
-    assert ipvs.plan(current, target) == ['-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 2 -x 0 -y 0']
+    current = ipvs_parse.parse_rules('-A -t 192.0.2.10:80 -s wlc\n'
+                                     '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1 -x 9 -y 3')
+    target = ipvs_parse.parse_rules('-A -t 192.0.2.10:80 -s wlc\n-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 2')
+    assert ipvs_plan.plan(current, target) == ['-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 2 -x 0 -y 0']
 
 
 def test_plan_of_a_large_table_from_empty_has_one_line_per_object():
     services = []
     for index in range(200):
-        svc = ipvs.service_from_params(dict(virtual_address='192.0.2.%d' % (index % 250 + 1),
-                                            virtual_port=1000 + index))
-        ipvs.add_dests_from_params(svc, [dict(address='10.%d.%d.%d' % (index, d // 250, d % 250 + 1))
-                                         for d in range(50)], '')
+        svc = ipvs_params.service_from_params(dict(virtual_address='192.0.2.%d' % (index % 250 + 1),
+                                                   virtual_port=1000 + index))
+        ipvs_params.add_dests_from_params(svc, [dict(address='10.%d.%d.%d' % (index, d // 250, d % 250 + 1))
+                                                for d in range(50)], '')
         services.append(svc)
-    target = ipvs.merge(ipvs.Table(), services)
-    commands = ipvs.plan(ipvs.Table(), target)
+    target = ipvs_plan.merge(ipvs_model.Table(), services)
+    commands = ipvs_plan.plan(ipvs_model.Table(), target)
     assert len(commands) == 200 + 200 * 50
-    assert ipvs.plan(target, target.copy()) == []
+    assert ipvs_plan.plan(target, target.copy()) == []
 
 
 def test_merge_keeps_unlisted_services_and_realservers_when_asked():
-    current = ipvs.Table([_svc(dests=[('198.51.100.11', 1)]), _svc(port=443)])
-    target = ipvs.merge(current, [_svc(dests=[('198.51.100.12', 1)])], purge_dests=False)
+    current = ipvs_model.Table([_svc(dests=[('198.51.100.11', 1)]), _svc(port=443)])
+    target = ipvs_plan.merge(current, [_svc(dests=[('198.51.100.12', 1)])], purge_dests=False)
     assert set(target.services) == {('tcp', '192.0.2.10', 80), ('tcp', '192.0.2.10', 443)}
     assert set(target.get(('tcp', '192.0.2.10', 80)).dests) == {('198.51.100.11', 80), ('198.51.100.12', 80)}
-    purged = ipvs.merge(current, [_svc(dests=[('198.51.100.12', 1)])], purge_services=True)
+    purged = ipvs_plan.merge(current, [_svc(dests=[('198.51.100.12', 1)])], purge_services=True)
     assert list(purged.services) == [('tcp', '192.0.2.10', 80)]
     assert list(purged.get(('tcp', '192.0.2.10', 80)).dests) == [('198.51.100.12', 80)]
 
 
 def test_merge_leaves_pool_alone_when_realservers_not_managed():
-    current = ipvs.Table([_svc(dests=[('198.51.100.11', 1)])])
-    target = ipvs.merge(current, [_svc(scheduler='rr')], dests_managed=())
+    current = ipvs_model.Table([_svc(dests=[('198.51.100.11', 1)])])
+    target = ipvs_plan.merge(current, [_svc(scheduler='rr')], dests_managed=())
     assert list(target.get(('tcp', '192.0.2.10', 80)).dests) == [('198.51.100.11', 80)]
 
 
@@ -194,8 +198,8 @@ BAD_SERVICES = [
 
 @pytest.mark.parametrize('params, option', BAD_SERVICES)
 def test_bad_service_input_names_the_option(params, option):
-    with pytest.raises(ipvs.IpvsError) as err:
-        ipvs.service_from_params(params, 'services[3].')
+    with pytest.raises(ipvs_model.IpvsError) as err:
+        ipvs_params.service_from_params(params, 'services[3].')
     assert err.value.option == 'services[3].' + option
     assert option in str(err.value)
 
@@ -220,23 +224,23 @@ BAD_DESTS = [
 @pytest.mark.parametrize('params, option', BAD_DESTS)
 def test_bad_realserver_input_names_the_option(params, option):
     svc = _svc()
-    with pytest.raises(ipvs.IpvsError) as err:
-        ipvs.add_dests_from_params(svc, [params], 'services[0].')
+    with pytest.raises(ipvs_model.IpvsError) as err:
+        ipvs_params.add_dests_from_params(svc, [params], 'services[0].')
     assert err.value.option == 'services[0].realservers[0].' + option
 
 
 def test_masq_may_remap_ports_and_fwmark_dest_port_defaults_to_zero():
     svc = _svc()
-    ipvs.add_dests_from_params(svc, [dict(address='198.51.100.11', port=8080, forwarding_method='masq')], '')
+    ipvs_params.add_dests_from_params(svc, [dict(address='198.51.100.11', port=8080, forwarding_method='masq')], '')
     assert list(svc.dests) == [('198.51.100.11', 8080)]
-    fwm = ipvs.service_from_params(dict(fwmark=7))
-    ipvs.add_dests_from_params(fwm, [dict(address='198.51.100.11')], '')
+    fwm = ipvs_params.service_from_params(dict(fwmark=7))
+    ipvs_params.add_dests_from_params(fwm, [dict(address='198.51.100.11')], '')
     assert list(fwm.dests) == [('198.51.100.11', 0)]
 
 
 def test_duplicate_realserver_is_an_error():
-    with pytest.raises(ipvs.IpvsError) as err:
-        ipvs.add_dests_from_params(_svc(), [dict(address='198.51.100.11'), dict(address='198.51.100.11')], '')
+    with pytest.raises(ipvs_model.IpvsError) as err:
+        ipvs_params.add_dests_from_params(_svc(), [dict(address='198.51.100.11'), dict(address='198.51.100.11')], '')
     assert 'listed twice' in str(err.value)
 
 
@@ -245,12 +249,12 @@ def test_duplicate_realserver_is_an_error():
     ('32', 'ipv4', None), ('255.255.255.255', 'ipv4', None), ('64', 'ipv6', '64'), ('128', 'ipv6', None),
 ])
 def test_netmask_normalization(value, family, expected):
-    assert ipvs.normalize_netmask(value, family, 'persistence_netmask') == expected
+    assert ipvs_model.normalize_netmask(value, family, 'persistence_netmask') == expected
 
 
 def test_addresses_are_canonical():
-    assert ipvs.normalize_address('2001:DB8:0:0::10', 'x') == ('2001:db8::10', 'ipv6')
-    assert ipvs.normalize_address('[2001:db8::10]', 'x') == ('2001:db8::10', 'ipv6')
+    assert ipvs_model.normalize_address('2001:DB8:0:0::10', 'x') == ('2001:db8::10', 'ipv6')
+    assert ipvs_model.normalize_address('[2001:db8::10]', 'x') == ('2001:db8::10', 'ipv6')
 
 
 @pytest.mark.parametrize('value', [
@@ -258,8 +262,8 @@ def test_addresses_are_canonical():
 ])
 def test_canonical_ipv4_fast_path_agrees_with_ipaddress(value):
     # The regular-expression path must return exactly what the ipaddress path returns.
-    assert ipvs.normalize_address(value, 'x') == (str(ipaddress.ip_address(value)), 'ipv4')
-    assert ipvs.normalize_address(' %s ' % value, 'x') == (str(ipaddress.ip_address(value)), 'ipv4')
+    assert ipvs_model.normalize_address(value, 'x') == (str(ipaddress.ip_address(value)), 'ipv4')
+    assert ipvs_model.normalize_address(' %s ' % value, 'x') == (str(ipaddress.ip_address(value)), 'ipv4')
 
 
 @pytest.mark.parametrize('value, message', [
@@ -268,20 +272,20 @@ def test_canonical_ipv4_fast_path_agrees_with_ipaddress(value):
     ('010.0.0.1', 'not a valid'), ('1.2.3.256', 'not a valid'), ('1.2.3', 'not a valid'), ('1.2.3.4.5', 'not a valid'),
 ])
 def test_bad_ipv4_addresses_name_the_option(value, message):
-    with pytest.raises(ipvs.IpvsError) as err:
-        ipvs.normalize_address(value, 'services[0].realservers[3].address')
+    with pytest.raises(ipvs_model.IpvsError) as err:
+        ipvs_model.normalize_address(value, 'services[0].realservers[3].address')
     assert message in str(err.value) and err.value.option == 'services[0].realservers[3].address'
 
 
 @pytest.mark.parametrize('arg', ['', 'a b', 'a\tb', '"x"', "x'", 'a\\b', '#x', 'x\n'])
 def test_join_args_refuses_what_ipvsadm_r_would_split(arg):
-    with pytest.raises(ipvs.IpvsError):
-        ipvs.join_args(['-A', '-t', arg])
+    with pytest.raises(ipvs_model.IpvsError):
+        ipvs_model.join_args(['-A', '-t', arg])
 
 
 def test_split_listing_sections():
     out = '-A -t 192.0.2.10:80 -s wlc\nIP Virtual Server version 1.2.1 (size=4096)\nProt\nIP Virtual Server version x\n'
-    sections = ipvs.split_listing(out)
+    sections = ipvs_parse.split_listing(out)
     assert len(sections) == 3
     assert sections[0] == '-A -t 192.0.2.10:80 -s wlc\n'
 
@@ -291,8 +295,8 @@ def test_the_corpus_of_captured_outputs_is_there():
 
 
 def test_thresholds_from_the_captured_listing():
-    table = ipvs.parse_rules(fixture('ipvsadm-1.31-ipv4_dr.rules'))
-    ipvs.apply_thresholds(table, fixture('ipvsadm-1.31-ipv4_dr.thresholds'))
+    table = ipvs_parse.parse_rules(fixture('ipvsadm-1.31-ipv4_dr.rules'))
+    ipvs_parse.apply_thresholds(table, fixture('ipvsadm-1.31-ipv4_dr.thresholds'))
     dest = table.get(('tcp', '192.0.2.10', 8080)).dests[('198.51.100.11', 8080)]
     assert (dest.weight, dest.upper_threshold, dest.lower_threshold) == (3, 100, 50)
     assert '-a -t 192.0.2.10:8080 -r 198.51.100.11:8080 -g -w 3 -x 100 -y 50' in table.rules()
@@ -301,8 +305,8 @@ def test_thresholds_from_the_captured_listing():
 def test_a_service_added_between_the_two_listings_is_skipped():
     # Another tool added tcp 203.0.113.90:15 (and a real server to the web service) after ipvsadm -S ran and before
     # the threshold listing: the -S snapshot stands, the newcomers are not read half-way.
-    table = ipvs.parse_rules('-A -t 192.0.2.10:80 -s rr\n-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1\n')
-    conns = ipvs.apply_thresholds(table, (
+    table = ipvs_parse.parse_rules('-A -t 192.0.2.10:80 -s rr\n-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1\n')
+    conns = ipvs_parse.apply_thresholds(table, (
         'IP Virtual Server version 1.2.1 (size=4096)\n'
         'Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn\n'
         '  -> RemoteAddress:Port\n'

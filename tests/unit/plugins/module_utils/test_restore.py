@@ -18,7 +18,7 @@ import os
 
 import pytest
 
-from ansible_collections.lvs.dr.plugins.module_utils import _ipvs as ipvs
+from ansible_collections.lvs.dr.plugins.module_utils import _ipvs_parse as ipvs_parse
 from ansible_collections.lvs.dr.plugins.module_utils import _restore as restore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,7 +31,7 @@ def test_the_collections_rules_read_as_the_kernels_listing(path):
     # the helper must see no difference, or it would edit and then report rules as missing at every boot.
     with open(path) as handle:
         kernel = handle.read()
-    rendered = '\n'.join(ipvs.parse_rules(kernel).rules()) + '\n'
+    rendered = '\n'.join(ipvs_parse.parse_rules(kernel).rules()) + '\n'
     wanted = restore.parse_text(rendered, 'rules file')
     current = restore.parse_text(kernel, 'ipvsadm -S -n')
     assert list(wanted) == list(current)
