@@ -94,7 +94,8 @@ class Ipvsadm(object):
             ucmd, udata, urc, uout, undo_err = self._run(undo + READ_LINES)
             restored = self._read_output(ucmd, udata, urc, uout, undo_err)[0] if has_listing(uout) else \
                 self.read()[0]
-        state = ('what this task changed was restored to its state before the task' if not mismatches(restored, before, scope)
+        state = ('what this task changed was restored to its state before the task'
+                 if not mismatches(restored, before, scope)
                  else 'RESTORING THE PREVIOUS STATE FAILED TOO (%s); check ipvsadm -Sn' % undo_err.strip())
         self.module.fail_json(
             msg='ipvsadm could not apply the change: %s; %s' % (err.strip() or 'the kernel table does not match '
