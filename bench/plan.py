@@ -46,8 +46,10 @@ profiles.
 """
 
 import argparse
+import atexit
 import contextlib
 import datetime
+import importlib
 import importlib.util
 import json
 import math
@@ -79,10 +81,21 @@ def _load(name, path):
 
 
 per_rule = _load('lvs_dr_bench_per_rule', BENCH / 'per_rule.py')
-# The collection's IPVS model writes the rules file's lines, as lvs.dr.ipvs_table does (_ipvs_model is standard
-# library only; _ipvs_params imports it as ansible_collections.lvs.dr.plugins.module_utils._ipvs_model).
-ipvs_model = _load('lvs_dr_bench_ipvs_model', REPO / 'plugins' / 'module_utils' / '_ipvs_model.py')
-ipvs_params = _load('lvs_dr_bench_ipvs_params', REPO / 'plugins' / 'module_utils' / '_ipvs_params.py')
+
+
+def _import_collection():
+    """Put this checkout on sys.path as ansible_collections.lvs.dr (a temporary root, removed at exit)."""
+    root = Path(tempfile.mkdtemp(prefix='lvs-dr-bench-collection.'))
+    atexit.register(shutil.rmtree, str(root), True)
+    (root / 'ansible_collections' / 'lvs').mkdir(parents=True)
+    (root / 'ansible_collections' / 'lvs' / 'dr').symlink_to(REPO)
+    sys.path.insert(0, str(root))
+
+
+# The collection's IPVS model writes the rules file's lines, as lvs.dr.ipvs_table does.
+_import_collection()
+ipvs_model = importlib.import_module('ansible_collections.lvs.dr.plugins.module_utils._ipvs_model')
+ipvs_params = importlib.import_module('ansible_collections.lvs.dr.plugins.module_utils._ipvs_params')
 
 
 class BenchError(Exception):
