@@ -185,6 +185,12 @@ _value:
         - Give them to M(lvs.dr.keepalived_conf) as O(lvs.dr.keepalived_conf#module:accept_warnings).
       type: list
       elements: str
+    vips:
+      description:
+        - The VIPs of the VRRP instance, in the file's order (O(vips), or the present services' virtual addresses).
+      type: list
+      elements: str
+      version_added: 0.2.0
 '''
 
 from ansible_collections.lvs.dr.plugins.plugin_utils._keepalived import DEFAULT_VAR, keepalived_setup

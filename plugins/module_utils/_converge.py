@@ -20,12 +20,15 @@ from ansible_collections.lvs.dr.plugins.module_utils._lock import lock_spec
 from ansible_collections.lvs.dr.plugins.module_utils._runner import Command
 
 # (option, the module that owns it, its spec, its run) in the order they run: the kernel first (IPVS loaded), the
-# neighbour entries before the table forwards to them, the VIPs last (a VIP leaves once its service has drained).
+# neighbour entries before the table forwards to them, the VIPs last (a VIP leaves once its service has drained);
+# standby_vips: the VIPs held on lo without ARP, as a real server holds them (a director in standby of keepalived).
 PARTS = (
     ('kernel', 'lvs.dr.director_kernel', _kernel.module_spec, _kernel.run),
     ('static_arp', 'lvs.dr.static_arp', _static_arp.module_spec, _static_arp.run),
     ('table', 'lvs.dr.ipvs_table', _table.module_spec, _table.run),
     ('vips', 'lvs.dr.director_vips', _vips.director_module_spec, lambda part: _vips.run_module(part, _vips.DIRECTOR)),
+    ('standby_vips', 'lvs.dr.lvs_dr_realserver', _vips.realserver_module_spec,
+     lambda part: _vips.run_module(part, _vips.REALSERVER)),
 )
 LOCK_OPTIONS = tuple(lock_spec())
 

@@ -449,3 +449,25 @@ def director_module_spec():
 
 def build_director_module():
     return AnsibleModule(supports_check_mode=True, **director_module_spec())
+
+
+def realserver_module_spec():
+    """lvs.dr.lvs_dr_realserver's argument spec and its constraints, as AnsibleModule takes them."""
+    return dict(
+        argument_spec=dict(
+            name=dict(type='str', default='default'),
+            vips=dict(type='list', elements='str'),
+            interface=dict(type='str', default='lo'),
+            label=dict(type='str'),
+            arp_interfaces=dict(type='list', elements='str', default=[]),
+            rp_filter=dict(type='str', default='loose', choices=['loose', 'off', 'unchanged']),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            purge=dict(type='bool', default=True),
+            **lock_spec()
+        ),
+        required_if=[('state', 'present', ('vips',))],
+    )
+
+
+def build_realserver_module():
+    return AnsibleModule(supports_check_mode=True, **realserver_module_spec())

@@ -15,7 +15,8 @@ description:
   - Runs, in one module execution on the host and under one host lock, what M(lvs.dr.director_kernel),
     M(lvs.dr.static_arp), M(lvs.dr.ipvs_table) and M(lvs.dr.director_vips) do, in that order, each with its own
     options - the same code, the same checks, the same results. A task per module costs a Python start and a round
-    trip each; on a fleet that is most of what a run that changes nothing costs.
+    trip each; on a fleet that is most of what a run that changes nothing costs. O(standby_vips) runs last, with the
+    code of M(lvs.dr.lvs_dr_realserver).
   - Every part's options are checked by its module's own argument spec before any part runs, so bad input in the
     last part changes nothing in the first. A part that fails stops the pass; the parts before it keep what they
     did, and the failure names the part (its message starts with the option, such as C(table).)
@@ -61,6 +62,16 @@ options:
       - The options of M(lvs.dr.director_vips) (without O(lock_timeout)), checked as that module checks them.
       - Omitted, no VIP is touched.
     type: dict
+  standby_vips:
+    description:
+      - The options of M(lvs.dr.lvs_dr_realserver) (without O(lock_timeout)), checked as that module checks them - VIPs
+        held on an interface (C(lo)) with the ARP settings of a real server, so the host accepts packets for them
+        without ever answering ARP for them. Runs last.
+      - Meant for the directors of the keepalived engine, so that the director that gives a VIP up still forwards what
+        reaches it for that VIP until every client has the new holder's address.
+      - Omitted, nothing of it is touched.
+    type: dict
+    version_added: 0.2.0
   programs:
     description:
       - More programs to look for on the host (in C(PATH), C(/usr/sbin) and C(/sbin)), such as C(keepalived); the ones
@@ -69,7 +80,7 @@ options:
     elements: str
     default: []
 notes:
-  - At least one of O(kernel), O(static_arp), O(table) and O(vips) is required.
+  - At least one of O(kernel), O(static_arp), O(table), O(vips) and O(standby_vips) is required.
 seealso:
   - module: lvs.dr.director_kernel
   - module: lvs.dr.static_arp

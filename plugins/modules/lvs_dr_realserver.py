@@ -213,36 +213,12 @@ state_file:
   sample: /var/lib/lvs-dr/realserver-state.json
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock, lock_spec
-from ansible_collections.lvs.dr.plugins.module_utils._vips import REALSERVER, run_module
-
-
-def argument_spec():
-    return dict(
-        name=dict(type='str', default='default'),
-        vips=dict(type='list', elements='str'),
-        interface=dict(type='str', default='lo'),
-        label=dict(type='str'),
-        arp_interfaces=dict(type='list', elements='str', default=[]),
-        rp_filter=dict(type='str', default='loose', choices=['loose', 'off', 'unchanged']),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        purge=dict(type='bool', default=True),
-        **lock_spec()
-    )
-
-
-def build_module():
-    return AnsibleModule(
-        argument_spec=argument_spec(),
-        required_if=[('state', 'present', ('vips',))],
-        supports_check_mode=True,
-    )
+from ansible_collections.lvs.dr.plugins.module_utils._lock import HostLock
+from ansible_collections.lvs.dr.plugins.module_utils._vips import REALSERVER, build_realserver_module, run_module
 
 
 def main():
-    module = build_module()
+    module = build_realserver_module()
     with HostLock(module, 'lvs.dr.lvs_dr_realserver'):
         result = run_module(module, REALSERVER)
     module.exit_json(**result)

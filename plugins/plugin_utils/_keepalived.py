@@ -849,4 +849,5 @@ def keepalived_setup(plan, ha, hostname='', header='', vips=None, var=DEFAULT_VA
     renderer.global_defs(hostname, head)
     ready = renderer.ready_delay()
     return {'config': '\n'.join(head.lines + body.lines) + '\n', 'problems': renderer.problems.items,
-            'services': renderer.idents, 'ready': float(ready) if ready else None, 'warnings': renderer.warnings}
+            'services': renderer.idents, 'ready': float(ready) if ready else None, 'warnings': renderer.warnings,
+            'vips': [str(address) for address in addresses]}

@@ -127,4 +127,13 @@ def test_check_mode_before_the_packages_names_the_missing_programs_and_plans_the
 
 def test_at_least_one_part(host):
     result, failed = host.run(dict(programs=['ipvsadm']))
-    assert failed and 'kernel, static_arp, table, vips' in result['msg']
+    assert failed and 'kernel, static_arp, table, vips, standby_vips' in result['msg']
+
+
+def test_the_standby_vips_are_checked_as_lvs_dr_realserver_checks_them(host):
+    result, failed = host.run(dict(kernel=kernel(host.root, value='7'),
+                                   standby_vips=dict(name='director-standby', vips=['192.0.2.10'], rp_filter='strict')))
+    assert failed and result['option'] == 'standby_vips' and 'rp_filter' in result['msg'], result
+    assert 'lvs.dr.lvs_dr_realserver' in result['msg'] and host.calls == []
+    result, failed = host.run(dict(standby_vips=dict(name='director-standby', state='present')))
+    assert failed and result['msg'].startswith('standby_vips: ') and 'vips' in result['msg'], result

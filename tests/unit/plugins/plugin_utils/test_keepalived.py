@@ -95,7 +95,7 @@ virtual_server 192.0.2.10 80 {
     keepalived_filter = FilterModule().filters()['keepalived_config']
     result = keepalived_filter({'services': [WEB]}, HA, hostname='d1', header='#\n# Ansible managed\n#')
     assert result == {'config': text, 'problems': [], 'services': [['-t', '192.0.2.10:80']], 'ready': 11.0,
-                      'warnings': []}
+                      'warnings': [], 'vips': ['192.0.2.10']}
 
 
 # ---------------------------------------------------------------------------------------- a director that starts
