@@ -61,7 +61,6 @@ class IpCommand(object):
 
     def __init__(self, module):
         self.command = Command(module, 'ip', hint='ip (iproute2) is not installed on this host')
-        self.bin = self.command.path
 
     def _run(self, args, what):
         return self.command.run(args, what)[1]

@@ -117,10 +117,6 @@ class Systemd(object):
     def __init__(self, module):
         self.command = Command(module, 'systemctl', lazy=True)
 
-    @property
-    def systemctl(self):
-        return self.command.require()
-
     def require(self):
         """Fail the module now (before any change) when systemctl is missing."""
         return self.command.require()
